@@ -1,0 +1,51 @@
+"""The project's exception hierarchy.
+
+Every error the library raises on purpose derives from :class:`LifecycleError`, so an embedder can
+catch the whole family with one clause. The errors that concern the state machine name the state
+and the event, which is what a user needs to see when the lifecycle is driven wrongly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class LifecycleError(Exception):
+    """Base class of every error raised by lambda-lifecycle."""
+
+
+class SpecError(LifecycleError):
+    """The lifecycle spec is malformed: a reference to an undeclared name, or a broken rule."""
+
+
+class TransitionRefused(LifecycleError):
+    """An event that the spec does not allow in the current state; the state is unchanged.
+
+    ``guards`` is non-empty when the event is declared in this state but every row's guard was
+    false at the time (for example ``restore`` on a Frozen environment with no snapshot).
+    """
+
+    def __init__(
+        self, state: str, event: str, allowed: Sequence[str], guards: Sequence[str] = ()
+    ) -> None:
+        self.state = state
+        self.event = event
+        self.allowed = tuple(allowed)
+        self.guards = tuple(guards)
+        allowed_text = ", ".join(self.allowed) if self.allowed else "none"
+        if self.guards:
+            why = "every guard is false now (" + ", ".join(self.guards) + ")"
+            message = (
+                f"event {event!r} is not allowed in state {state!r}: {why}; "
+                f"events declared in {state!r}: {allowed_text}"
+            )
+        else:
+            message = (
+                f"event {event!r} is not allowed in state {state!r}; "
+                f"events allowed in {state!r}: {allowed_text}"
+            )
+        super().__init__(message)
+
+
+class ConfigurationError(LifecycleError, ValueError):
+    """A function configuration value outside AWS's documented range."""
