@@ -1,0 +1,19 @@
+"""Shared fixtures: the bundled spec and the machine built from it."""
+
+from __future__ import annotations
+
+import pytest
+
+from lambda_lifecycle.core.machine import LifecycleMachine
+from lambda_lifecycle.core.spec import Spec
+from lambda_lifecycle.specs import lifecycle_machine, load_spec
+
+
+@pytest.fixture(scope="session")
+def spec() -> Spec:
+    return load_spec()
+
+
+@pytest.fixture(scope="session")
+def machine() -> LifecycleMachine:
+    return lifecycle_machine()
