@@ -100,6 +100,7 @@ class Deadlines:
     shutdown_external_ms: int
     shutdown_runtime_share_ms: int
     shutdown_runtime_share_with_internal_ms: int
+    rules: Mapping[str, str]
     cite: Mapping[str, tuple[Citation, ...]]
 
 
@@ -226,6 +227,7 @@ def _parse(data: Mapping[str, Any]) -> Spec:
         shutdown_external_ms=d["shutdown"]["external_ms"],
         shutdown_runtime_share_ms=d["shutdown"]["runtime_share_ms"],
         shutdown_runtime_share_with_internal_ms=d["shutdown"]["runtime_share_with_internal_ms"],
+        rules={k: v["rule"] for k, v in d.items()},
         cite={k: _citations(v["cite"], f"deadline {k!r}", sources) for k, v in d.items()},
     )
     return Spec(
