@@ -19,6 +19,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from lambda_lifecycle.core.errors import TransitionRefused
 from lambda_lifecycle.core.machine import LifecycleMachine
 from lambda_lifecycle.core.spec import Spec
+from lambda_lifecycle.specs import lifecycle_machine
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC: dict[str, Any] = json.loads((ROOT / "specs" / "lifecycle.json").read_text(encoding="utf-8"))
@@ -137,8 +138,6 @@ class MachineAgainstDictModel(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        from lambda_lifecycle.specs import lifecycle_machine
-
         self.machine = lifecycle_machine()
         self.env = Env(DOC_INITIAL)
         self.model_state = DOC_INITIAL

@@ -199,7 +199,9 @@ BROKEN: dict[str, tuple[Any, str]] = {
         "not deterministic",
     ),
     "leaving the final state": (
-        lambda d: d["transitions"].append({**d["transitions"][0], "id": "zombie", "from": "Shutdown"}),
+        lambda d: d["transitions"].append(
+            {**d["transitions"][0], "id": "zombie", "from": "Shutdown"}
+        ),
         "final state",
     ),
     "missing state": (lambda d: d["states"].pop("Reset"), "Reset"),

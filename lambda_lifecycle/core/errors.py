@@ -49,3 +49,32 @@ class TransitionRefused(LifecycleError):
 
 class ConfigurationError(LifecycleError, ValueError):
     """A function configuration value outside AWS's documented range."""
+
+
+class APIError(LifecycleError):
+    """A Runtime API or Extensions API call refused the way AWS refuses it.
+
+    ``error_type`` and ``status`` are what the HTTP API answers: the JSON body
+    ``{"errorMessage": ..., "errorType": ...}`` with that status code.
+    """
+
+    status = 403
+
+    def __init__(self, error_type: str, message: str, status: int | None = None) -> None:
+        self.error_type = error_type
+        self.message = message
+        if status is not None:
+            self.status = status
+        super().__init__(f"{error_type}: {message}")
+
+    def body(self) -> dict[str, str]:
+        """The JSON error body AWS answers with."""
+        return {"errorMessage": self.message, "errorType": self.error_type}
+
+
+class EnvironmentBusy(LifecycleError):
+    """An invocation was sent to an environment that is serving another one."""
+
+
+class EnvironmentClosed(LifecycleError):
+    """The environment was shut down (or never entered) and can serve nothing more."""

@@ -24,7 +24,7 @@ from .spec import Spec, Transition
 
 
 class LifecycleModel(Protocol):
-    """What the machine needs of an environment: its current state (guards are looked up by name)."""
+    """What the machine needs of a model: its state (guards are looked up by name)."""
 
     state: str
 

@@ -257,11 +257,7 @@ def _check_deterministic(rows: list[Transition], guards: Mapping[str, Guard]) ->
             continue
         names = sorted(str(r.guard) for r in cell)
         first = cell[0].guard
-        if (
-            len(cell) != 2
-            or first is None
-            or sorted([first, guards[first].negation]) != names
-        ):
+        if len(cell) != 2 or first is None or sorted([first, guards[first].negation]) != names:
             raise SpecError(
                 f"state {state!r}, event {event!r}: rows {[r.id for r in cell]} are not "
                 f"deterministic; several rows for one cell must carry a guard and its negation"

@@ -1,0 +1,371 @@
+"""The Runtime API and the Extensions API, as the method calls a participant makes.
+
+A :class:`RuntimeClient` is what ``http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/...`` is
+to a real runtime; an :class:`ExtensionClient` is ``/2020-01-01/extension/...`` for one extension.
+In-process participants call them directly; an HTTP front end maps each route onto the same
+method, and each refusal onto the :class:`~lambda_lifecycle.core.errors.APIError`'s status and
+JSON body. The rules are AWS's: ``next`` is a long poll that also signals completion of the
+current phase; an answer for a request id other than the current invocation's is refused (400);
+a second answer is refused (403); a response over 6,291,556 bytes is refused (413) and the caller
+receives ``Function.ResponseSizeTooLarge``.
+
+A client belongs to one *generation* of processes: after a Reset, the clients of the torn-down
+processes refuse every call.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import anyio
+
+from ..core.environment import RUNTIME
+from ..core.errors import APIError
+from ..core.payloads import MAX_RESPONSE_BYTES, response_too_large
+
+if TYPE_CHECKING:
+    from .environment import Environment
+    from .invocation import Invocation
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeEvent:
+    """An invocation as the runtime receives it from ``GET /runtime/invocation/next``."""
+
+    request_id: str
+    payload: bytes
+    content_type: str
+    deadline_ms: int
+    invoked_function_arn: str
+    trace_id: str
+    client_context: str | None
+    cognito_identity: str | None
+
+    def headers(self) -> dict[str, str]:
+        """The ``Lambda-Runtime-*`` response headers of ``/next``."""
+        headers = {
+            "Lambda-Runtime-Aws-Request-Id": self.request_id,
+            "Lambda-Runtime-Deadline-Ms": str(self.deadline_ms),
+            "Lambda-Runtime-Invoked-Function-Arn": self.invoked_function_arn,
+            "Lambda-Runtime-Trace-Id": self.trace_id,
+            "Content-Type": self.content_type,
+        }
+        if self.client_context is not None:
+            headers["Lambda-Runtime-Client-Context"] = self.client_context
+        if self.cognito_identity is not None:
+            headers["Lambda-Runtime-Cognito-Identity"] = self.cognito_identity
+        return headers
+
+    def json(self) -> Any:
+        """The payload decoded as JSON."""
+        return json.loads(self.payload)
+
+
+def _refuse(message: str) -> APIError:
+    return APIError("InvalidStateTransition", message, 403)
+
+
+class _Parking:
+    """A participant's long poll: at most one pending ``next``, and one queued event."""
+
+    __slots__ = ("_parked", "_queued")
+
+    def __init__(self) -> None:
+        self._parked: anyio.Event | None = None
+        self._queued: list[Any] = []
+
+    @property
+    def parked(self) -> bool:
+        return self._parked is not None
+
+    def hand(self, event: Any) -> None:
+        """Give ``event`` to the pending ``next``, or keep it for the coming one."""
+        self._queued.append(event)
+        if self._parked is not None:
+            self._parked.set()
+
+    async def wait(self) -> Any:
+        """The long poll: return the next event handed over."""
+        if not self._queued:
+            parked = self._parked = anyio.Event()
+            try:
+                await parked.wait()
+            finally:
+                self._parked = None
+        return self._queued.pop(0)
+
+
+class RuntimeClient:
+    """The Runtime API of one environment, for the runtime of one generation of processes."""
+
+    __slots__ = ("_env", "_generation", "_poll", "_restore", "_sigterm", "invocation")
+
+    def __init__(self, env: Environment, generation: int) -> None:
+        self._env = env
+        self._generation = generation
+        self._poll = _Parking()
+        self._restore: anyio.Event | None = None
+        self._sigterm: Callable[[], None] | None = None
+        self.invocation: Invocation | None = None
+
+    # -- helpers for the engine ---------------------------------------------------------------
+    @property
+    def parked(self) -> bool:
+        """Whether the runtime is waiting in ``next``."""
+        return self._poll.parked
+
+    @property
+    def waiting_for_restore(self) -> bool:
+        """Whether the runtime is waiting in ``restore/next``."""
+        return self._restore is not None
+
+    def deliver(self, invocation: Invocation, event: RuntimeEvent) -> None:
+        """Hand an invocation to the runtime's ``next``."""
+        self.invocation = invocation
+        self._poll.hand(event)
+
+    def resume_from_snapshot(self) -> None:
+        """Release ``restore/next``: the environment has been restored."""
+        if self._restore is not None:
+            self._restore.set()
+
+    def deliver_sigterm(self) -> bool:
+        """Run the SIGTERM handler; False when none is installed (default action)."""
+        if self._sigterm is None:
+            return False
+        self._sigterm()
+        return True
+
+    def _current(self) -> None:
+        if self._generation != self._env.generation:
+            raise _refuse("this runtime's environment was reset; its processes are gone")
+
+    # -- the API -------------------------------------------------------------------------------
+    def on_sigterm(self, handler: Callable[[], None]) -> None:
+        """Install a SIGTERM handler (without one, SIGTERM ends the runtime)."""
+        self._sigterm = handler
+
+    async def next(self) -> RuntimeEvent:
+        """``GET /runtime/invocation/next``: finish the current event and wait for the next.
+
+        Refused while the current invocation has no answer, or while a ``next`` is pending.
+        """
+        self._current()
+        if self._poll.parked or self._restore is not None:
+            raise _refuse("a next request is already pending")
+        env = self._env
+        inv = self.invocation
+        if inv is not None:
+            if inv.result is None:
+                raise _refuse(
+                    f"invocation {inv.request_id} has no answer yet: "
+                    "post its response or error before asking for the next one"
+                )
+            self.invocation = None
+            env.arrive(RUNTIME)
+        elif env.core.state in ("Init", "Restore") and RUNTIME in env.core.owed:
+            env.arrive(RUNTIME)
+        event: RuntimeEvent = await self._poll.wait()
+        return event
+
+    def respond(self, request_id: str, body: bytes, content_type: str = "application/json") -> None:
+        """``POST /runtime/invocation/{id}/response``."""
+        inv = self._answerable(request_id)
+        env = self._env
+        if len(body) > MAX_RESPONSE_BYTES:
+            env.answer_platform_error(inv, response_too_large(len(body)), "error")
+            raise APIError(
+                "Function.ResponseSizeTooLarge",
+                f"response of {len(body)} bytes exceeds the limit of {MAX_RESPONSE_BYTES} bytes",
+                413,
+            )
+        env.answer(inv, body, content_type, None)
+
+    def error(
+        self,
+        request_id: str,
+        error: dict[str, Any],
+        error_type: str | None = None,
+    ) -> None:
+        """``POST /runtime/invocation/{id}/error`` with the error JSON.
+
+        ``error_type`` is the ``Lambda-Runtime-Function-Error-Type`` header; Lambda accepts any
+        ``errorType``.
+        """
+        inv = self._answerable(request_id)
+        payload = dict(error)
+        payload.setdefault("errorType", error_type or "Unhandled")
+        payload.setdefault("errorMessage", "")
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        self._env.answer(inv, body, "application/json", payload)
+
+    def init_error(self, error: dict[str, Any], error_type: str | None = None) -> None:
+        """``POST /runtime/init/error``: Init failed; the environment is reset.
+
+        Refused once the runtime has called ``next`` (its Init is over).
+        """
+        self._current()
+        env = self._env
+        if env.core.state != "Init" or RUNTIME not in env.core.owed:
+            raise _refuse("init/error is accepted only during Init, before the first next")
+        payload = dict(error)
+        payload.setdefault("errorType", error_type or "Runtime.Unknown")
+        payload.setdefault("errorMessage", "")
+        env.fail("init_error", payload)
+
+    async def restore_next(self) -> None:
+        """``GET /runtime/restore/next``: end a SnapStart Init and wait until restored."""
+        self._current()
+        env = self._env
+        if env.core.state != "Init" or env.config.initialization_type != "snap-start":
+            raise _refuse("restore/next is accepted only during the Init of a SnapStart function")
+        if RUNTIME not in env.core.owed:
+            raise _refuse("the runtime has already finished its Init")
+        restored = self._restore = anyio.Event()
+        try:
+            env.arrive(RUNTIME)
+            await restored.wait()
+        finally:
+            self._restore = None
+
+    def restore_error(self, error: dict[str, Any], error_type: str | None = None) -> None:
+        """``POST /runtime/restore/error``: an after-restore hook failed."""
+        self._current()
+        env = self._env
+        if env.core.state != "Restore" or RUNTIME not in env.core.owed:
+            raise _refuse("restore/error is accepted only during Restore")
+        payload = dict(error)
+        payload.setdefault("errorType", error_type or "Runtime.Unknown")
+        payload.setdefault("errorMessage", "")
+        env.fail("restore_error", payload)
+
+    def _answerable(self, request_id: str) -> Invocation:
+        self._current()
+        inv = self.invocation
+        if inv is None or inv.request_id != request_id:
+            raise APIError(
+                "InvalidRequestID", f"{request_id!r} is not the current invocation's id", 400
+            )
+        if inv.result is not None:
+            raise _refuse(f"invocation {request_id} has already been answered")
+        return inv
+
+
+class ExtensionClient:
+    """The Extensions API of one environment, for one extension of one generation."""
+
+    __slots__ = (
+        "_env",
+        "_generation",
+        "_poll",
+        "_sigterm",
+        "acknowledged_shutdown",
+        "id",
+        "kind",
+        "name",
+        "shutdown_sent",
+    )
+
+    def __init__(
+        self,
+        env: Environment,
+        generation: int,
+        name: str,
+        kind: Literal["internal", "external"],
+    ) -> None:
+        self._env = env
+        self._generation = generation
+        self._poll = _Parking()
+        self._sigterm: Callable[[], None] | None = None
+        self.name = name
+        self.kind: Literal["internal", "external"] = kind
+        self.id: str | None = None
+        self.shutdown_sent = False
+        self.acknowledged_shutdown = False
+
+    @property
+    def parked(self) -> bool:
+        """Whether the extension is waiting in ``event/next``."""
+        return self._poll.parked
+
+    def deliver(self, event: dict[str, Any]) -> None:
+        """Hand an INVOKE or SHUTDOWN event to the extension's ``next``."""
+        if event["eventType"] == "SHUTDOWN":
+            self.shutdown_sent = True
+        self._poll.hand(event)
+
+    def deliver_sigterm(self) -> bool:
+        """Run the SIGTERM handler; False when none is installed (default action)."""
+        if self._sigterm is None:
+            return False
+        self._sigterm()
+        return True
+
+    def _current(self) -> None:
+        if self._generation != self._env.generation:
+            raise APIError(
+                "Extension.InvalidExtensionState",
+                f"extension {self.name!r} belongs to processes a Reset tore down",
+            )
+
+    def _registered(self) -> str:
+        self._current()
+        if self.id is None:
+            raise APIError(
+                "Extension.InvalidExtensionState", f"extension {self.name!r} has not registered"
+            )
+        return self.id
+
+    # -- the API -------------------------------------------------------------------------------
+    def on_sigterm(self, handler: Callable[[], None]) -> None:
+        """Install a SIGTERM handler (without one, SIGTERM ends the extension)."""
+        self._sigterm = handler
+
+    def register(self, events: Iterable[str]) -> dict[str, str]:
+        """``POST /extension/register``: subscribe to INVOKE and/or SHUTDOWN during Init.
+
+        Returns the response body; the identifier is then :attr:`id`.
+        """
+        self._current()
+        if self.id is not None:
+            raise APIError(
+                "Extension.InvalidExtensionState", f"extension {self.name!r} is already registered"
+            )
+        self.id = self._env.register(self, list(events))
+        config = self._env.config
+        return {
+            "functionName": config.function_name,
+            "functionVersion": config.function_version,
+            "handler": config.handler,
+        }
+
+    async def next(self) -> dict[str, Any]:
+        """``GET /extension/event/next``: finish the current event and wait for the next."""
+        ext_id = self._registered()
+        if self._poll.parked:
+            raise APIError("Extension.InvalidExtensionState", "a next request is already pending")
+        env = self._env
+        if self.shutdown_sent:
+            self.acknowledged_shutdown = True
+            env.notify()
+        elif ext_id in env.core.owed:
+            env.arrive(ext_id)
+        event: dict[str, Any] = await self._poll.wait()
+        return event
+
+    def init_error(self, error_type: str) -> None:
+        """``POST /extension/init/error``: the extension failed to initialize."""
+        self._registered()
+        if self._env.core.state != "Init":
+            raise APIError("Extension.InvalidExtensionState", "init/error is accepted during Init")
+        self._env.fail(
+            "init_error", {"errorType": error_type, "errorMessage": f"extension {self.name}"}
+        )
+
+    def exit_error(self, error_type: str) -> None:
+        """``POST /extension/exit/error``: the extension hit an unexpected failure."""
+        self._registered()
+        self._env.extension_failed(self.name, error_type)

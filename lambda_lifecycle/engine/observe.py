@@ -1,0 +1,118 @@
+"""What an environment tells the outside world: an event stream and structlog events.
+
+Every transition of the state machine and every lifecycle event (a phase starting or ending, an
+extension registering, a process exiting, ...) becomes one :class:`LifecycleEvent`. Subscribers
+receive them through an async iterator with an unbounded buffer, so a slow reader loses nothing
+and never slows the environment down. The same events go to structlog as
+``lambda_lifecycle.<type>`` debug events, *only* when the application has configured structlog:
+the library never configures logging itself, and unconfigured structlog would print every event
+to stdout.
+
+When nobody listens the cost on the invoke path is one attribute check per event.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from anyio import BrokenResourceError, ClosedResourceError, create_memory_object_stream
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+_log = structlog.get_logger("lambda_lifecycle")
+
+
+@dataclass(frozen=True, slots=True)
+class LifecycleEvent:
+    """One thing that happened to an environment.
+
+    ``type`` is one of the names listed in ``docs/engine.md`` (``transition``, ``init_start``,
+    ``invoke_end``, ...); ``time`` is the engine's monotonic clock in seconds and ``wall`` the
+    matching Unix time; ``data`` holds the type's documented keys.
+    """
+
+    type: str
+    environment_id: str
+    time: float
+    wall: float
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class Subscription:
+    """An async iterator over an environment's events, from the moment of subscribing."""
+
+    __slots__ = ("_hub", "_receive", "_send")
+
+    def __init__(self, hub: EventHub) -> None:
+        self._hub = hub
+        send, receive = create_memory_object_stream[LifecycleEvent](math.inf)
+        self._send: MemoryObjectSendStream[LifecycleEvent] = send
+        self._receive: MemoryObjectReceiveStream[LifecycleEvent] = receive
+
+    def __aiter__(self) -> AsyncIterator[LifecycleEvent]:
+        return self._receive.__aiter__()
+
+    async def __anext__(self) -> LifecycleEvent:
+        return await self._receive.__anext__()
+
+    def close(self) -> None:
+        """Stop receiving; the iterator ends after the events already buffered."""
+        self._hub.drop(self)
+        self._send.close()
+
+    def __enter__(self) -> Subscription:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+        self._receive.close()
+
+    def _put(self, event: LifecycleEvent) -> None:
+        try:
+            self._send.send_nowait(event)
+        except (BrokenResourceError, ClosedResourceError):
+            self._hub.drop(self)
+
+
+class EventHub:
+    """The fan-out point of one environment's events."""
+
+    __slots__ = ("_subscribers",)
+
+    def __init__(self) -> None:
+        self._subscribers: list[Subscription] = []
+
+    @property
+    def listening(self) -> bool:
+        """Whether anything would receive an event now."""
+        return bool(self._subscribers) or structlog.is_configured()
+
+    def subscribe(self) -> Subscription:
+        """A new subscription receiving every event from now on."""
+        sub = Subscription(self)
+        self._subscribers.append(sub)
+        return sub
+
+    def drop(self, sub: Subscription) -> None:
+        """Forget a subscription."""
+        if sub in self._subscribers:
+            self._subscribers.remove(sub)
+
+    def publish(self, event: LifecycleEvent) -> None:
+        """Hand ``event`` to every subscriber and to structlog (when configured)."""
+        for sub in tuple(self._subscribers):
+            sub._put(event)
+        if structlog.is_configured():
+            _log.debug(
+                f"lambda_lifecycle.{event.type}",
+                environment_id=event.environment_id,
+                **event.data,
+            )
+
+    def close(self) -> None:
+        """End every subscription (the environment is gone)."""
+        for sub in tuple(self._subscribers):
+            sub.close()
