@@ -15,6 +15,7 @@ import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from transitions import Machine, MachineError
 
 from lambda_lifecycle.core.errors import TransitionRefused
 from lambda_lifecycle.core.machine import LifecycleMachine
@@ -166,3 +167,39 @@ class MachineAgainstDictModel(RuleBasedStateMachine):
 DOC_INITIAL = next(name for name, s in DOC["states"].items() if s["kind"] == "initial")
 MachineAgainstDictModel.TestCase.settings = settings(max_examples=200, stateful_step_count=40)
 TestMachineAgainstDictModel = MachineAgainstDictModel.TestCase
+
+
+def test_callback_free_machine_agrees_with_a_stock_transitions_machine(
+    machine: LifecycleMachine,
+) -> None:
+    """SpecMachine skips callback dispatch; on every cell it must do what Machine does."""
+    stock = Machine(
+        model=None,
+        states=list(DOC["states"]),
+        initial=DOC_INITIAL,
+        transitions=[
+            {
+                "trigger": row["event"],
+                "source": row["from"],
+                "dest": row["to"],
+                "conditions": [row["guard"]] if "guard" in row else [],
+            }
+            for row in DOC["transitions"]
+        ],
+        auto_transitions=False,
+    )
+    lean_events = machine.machine.events
+    for state, event in itertools.product(STATES, EVENTS):
+        for pending, snapshot in GUARD_VALUES:
+            a, b = Env(state, pending, snapshot), Env(state, pending, snapshot)
+            try:
+                stock_ok: bool | str = (
+                    stock.events[event].trigger(a) if event in stock.events else "x"
+                )
+            except MachineError:
+                stock_ok = "refused"
+            try:
+                lean_ok: bool | str = lean_events[event].trigger(b) if event in lean_events else "x"
+            except MachineError:
+                lean_ok = "refused"
+            assert (lean_ok, b.state) == (stock_ok, a.state), (state, event, pending, snapshot)

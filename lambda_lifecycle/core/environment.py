@@ -41,6 +41,7 @@ class EnvironmentCore:
     """One environment's state and bookkeeping, moved only through the spec's machine."""
 
     __slots__ = (
+        "_invoke_members",
         "_machine",
         "extensions",
         "init_phase",
@@ -62,6 +63,7 @@ class EnvironmentCore:
         self.registration_open = False
         self.extensions: dict[str, ExtensionRecord] = {}
         self.owed: set[str] = set()
+        self._invoke_members: tuple[str, ...] | None = None
 
     # -- the spec's guards ------------------------------------------------------------------
     @property
@@ -97,6 +99,7 @@ class EnvironmentCore:
     def begin_generation(self) -> None:
         """A new Init starts: forget the extensions of the processes a Reset tore down."""
         self.extensions.clear()
+        self._invoke_members = None
         self.owed.clear()
         self.registration_open = True
         self.initialized_once = True
@@ -143,6 +146,7 @@ class EnvironmentCore:
             )
         record = ExtensionRecord(extension_id, name, kind, frozenset(wanted))
         self.extensions[extension_id] = record
+        self._invoke_members = None
         return record
 
     # -- the next-barrier -------------------------------------------------------------------
@@ -155,6 +159,15 @@ class EnvironmentCore:
         self.owed.discard(member)
         return not self.owed
 
-    def invoke_members(self) -> list[str]:
-        """Who the Invoke phase waits for: the runtime and each INVOKE-subscribed extension."""
-        return [RUNTIME, *(e.id for e in self.extensions.values() if "INVOKE" in e.events)]
+    def invoke_members(self) -> tuple[str, ...]:
+        """Who the Invoke phase waits for: the runtime and each INVOKE-subscribed extension.
+
+        Registrations close with Init, so the answer is computed once per generation.
+        """
+        members = self._invoke_members
+        if members is None:
+            members = self._invoke_members = (
+                RUNTIME,
+                *(e.id for e in self.extensions.values() if "INVOKE" in e.events),
+            )
+        return members

@@ -25,15 +25,19 @@ import anyio
 from ..core.environment import RUNTIME
 from ..core.errors import APIError
 from ..core.payloads import MAX_RESPONSE_BYTES, response_too_large
+from .waiters import Waiter
 
 if TYPE_CHECKING:
     from .environment import Environment
     from .invocation import Invocation
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RuntimeEvent:
-    """An invocation as the runtime receives it from ``GET /runtime/invocation/next``."""
+    """An invocation as the runtime receives it from ``GET /runtime/invocation/next``.
+
+    (Not frozen only because a frozen dataclass is slower to build, on the invoke path.)
+    """
 
     request_id: str
     payload: bytes
@@ -69,12 +73,13 @@ def _refuse(message: str) -> APIError:
 
 
 class _Parking:
-    """A participant's long poll: at most one pending ``next``, and one queued event."""
+    """A participant's long poll: at most one pending ``next``, and the events handed to it."""
 
-    __slots__ = ("_parked", "_queued")
+    __slots__ = ("_new_waiter", "_parked", "_queued")
 
-    def __init__(self) -> None:
-        self._parked: anyio.Event | None = None
+    def __init__(self, new_waiter: Callable[[], Waiter]) -> None:
+        self._new_waiter = new_waiter
+        self._parked: Waiter | None = None
         self._queued: list[Any] = []
 
     @property
@@ -87,16 +92,6 @@ class _Parking:
         if self._parked is not None:
             self._parked.set()
 
-    async def wait(self) -> Any:
-        """The long poll: return the next event handed over."""
-        if not self._queued:
-            parked = self._parked = anyio.Event()
-            try:
-                await parked.wait()
-            finally:
-                self._parked = None
-        return self._queued.pop(0)
-
 
 class RuntimeClient:
     """The Runtime API of one environment, for the runtime of one generation of processes."""
@@ -106,7 +101,7 @@ class RuntimeClient:
     def __init__(self, env: Environment, generation: int) -> None:
         self._env = env
         self._generation = generation
-        self._poll = _Parking()
+        self._poll = _Parking(env.new_waiter)
         self._restore: anyio.Event | None = None
         self._sigterm: Callable[[], None] | None = None
         self.invocation: Invocation | None = None
@@ -168,8 +163,17 @@ class RuntimeClient:
             env.arrive(RUNTIME)
         elif env.core.state in ("Init", "Restore") and RUNTIME in env.core.owed:
             env.arrive(RUNTIME)
-        event: RuntimeEvent = await self._poll.wait()
-        return event
+        # The long poll, inlined (one coroutine per next, not two: this is the invoke path).
+        poll = self._poll
+        queued = poll._queued
+        if not queued:
+            parked = poll._parked = poll._new_waiter()
+            try:
+                await parked.wait()
+            finally:
+                poll._parked = None
+        event: Any = queued.pop(0)
+        return event  # type: ignore[no-any-return]
 
     def respond(self, request_id: str, body: bytes, content_type: str = "application/json") -> None:
         """``POST /runtime/invocation/{id}/response``."""
@@ -243,7 +247,8 @@ class RuntimeClient:
         env.fail("restore_error", payload)
 
     def _answerable(self, request_id: str) -> Invocation:
-        self._current()
+        if self._generation != self._env.generation:
+            self._current()  # raises
         inv = self.invocation
         if inv is None or inv.request_id != request_id:
             raise APIError(
@@ -278,7 +283,7 @@ class ExtensionClient:
     ) -> None:
         self._env = env
         self._generation = generation
-        self._poll = _Parking()
+        self._poll = _Parking(env.new_waiter)
         self._sigterm: Callable[[], None] | None = None
         self.name = name
         self.kind: Literal["internal", "external"] = kind
@@ -344,17 +349,28 @@ class ExtensionClient:
 
     async def next(self) -> dict[str, Any]:
         """``GET /extension/event/next``: finish the current event and wait for the next."""
-        ext_id = self._registered()
+        env = self._env
+        ext_id = self.id
+        if ext_id is None or self._generation != env.generation:
+            ext_id = self._registered()  # raises the right error
         if self._poll.parked:
             raise APIError("Extension.InvalidExtensionState", "a next request is already pending")
-        env = self._env
         if self.shutdown_sent:
             self.acknowledged_shutdown = True
             env.notify()
         elif ext_id in env.core.owed:
             env.arrive(ext_id)
-        event: dict[str, Any] = await self._poll.wait()
-        return event
+        # The long poll, inlined (one coroutine per next, not two: this is the invoke path).
+        poll = self._poll
+        queued = poll._queued
+        if not queued:
+            parked = poll._parked = poll._new_waiter()
+            try:
+                await parked.wait()
+            finally:
+                poll._parked = None
+        event: Any = queued.pop(0)
+        return event  # type: ignore[no-any-return]
 
     def init_error(self, error_type: str) -> None:
         """``POST /extension/init/error``: the extension failed to initialize."""

@@ -42,7 +42,7 @@ import anyio
 from anyio.abc import TaskGroup
 
 from ..core.config import MAX_EXTENSIONS, FunctionConfig
-from ..core.deadlines import billed_duration_ms, init_limit_ms, restore_limit_ms, shutdown_budget
+from ..core.deadlines import init_limit_ms, restore_limit_ms, shutdown_budget
 from ..core.environment import RUNTIME, EnvironmentCore
 from ..core.errors import ConfigurationError, EnvironmentBusy, EnvironmentClosed
 from ..core.machine import LifecycleMachine
@@ -72,6 +72,7 @@ from .participant import (
     RuntimeParticipant,
     StartContext,
 )
+from .waiters import Waiter, waiter_factory
 
 ShutdownReason = Literal["spindown", "timeout", "failure"]
 SHUTDOWN_REASONS = ("spindown", "timeout", "failure")
@@ -136,6 +137,9 @@ class Environment:
                     f"extension {ext.name!r} has kind {ext.kind!r}: expected internal or external"
                 )
         self.config = config or FunctionConfig()
+        self._spins_down = (
+            self.config.idle_timeout is not None or self.config.max_lifetime is not None
+        )
         self.id = environment_id or uuid.uuid4().hex
         self.runtime = runtime
         self.extensions = tuple(extensions)
@@ -149,6 +153,7 @@ class Environment:
         self.tmp_dir: Path | None = None
         self._hub = EventHub()
         self._procs: list[_Proc] = []
+        self._freezable = False  # freezing is on and some process can really be frozen
         self._runtime_client: RuntimeClient | None = None
         self._ext_clients: dict[str, ExtensionClient] = {}
         self._current: Invocation | None = None
@@ -160,7 +165,11 @@ class Environment:
         self._entered_at = 0.0
         self._last_active = 0.0
         self._job: Job | None = None
+        self._job_done: anyio.Event | None = None
         self._job_running = False
+        self._idle_waiter: anyio.Event | None = None
+        self._watch: anyio.CancelScope | None = None
+        self._invoke_deadline = math.inf
         self._closed = False
 
     # ------------------------------------------------------------------ context management --
@@ -168,10 +177,9 @@ class Environment:
         if self._tg is not None:
             raise EnvironmentClosed(f"environment {self.id} was already entered")
         self._clock = Clock()
+        self.new_waiter: Callable[[], Waiter] = waiter_factory()
         self._entered_at = self._last_active = self._clock.now()
         self._wake = anyio.Event()
-        self._idle = anyio.Event()
-        self._idle.set()
         self._phase_done = anyio.Event()
         self._changed = anyio.Event()
         self._shut = anyio.Event()
@@ -249,21 +257,29 @@ class Environment:
                 f"environment {self.id} is serving invocation {current.request_id}: "
                 "an environment serves one invocation at a time"
             )
-        wall = self.clock.wall(self.clock.now())
+        now = self.clock.now()
         inv = Invocation(
             request_id=request_id or new_request_id(),
             payload=_encode(payload),
             content_type=content_type,
-            trace_id=trace_id or new_trace_id(wall),
+            trace_id=trace_id or new_trace_id(self.clock.wall(now)),
             client_context=client_context,
             cognito_identity=cognito_identity,
+            answered=self.new_waiter(),
         )
         self._current = inv
-        try:
-            await self._submit(lambda: self._serve(inv))
-        except BaseException:
-            self._current = None
-            raise
+        if self._warm():
+            # The fast path: a warm environment is thawed and handed the invocation right here,
+            # synchronously; the last participant's next ends the phase (see arrive()).
+            self._thaw_all()
+            self._fire("invoke")
+            self._begin_invoke(inv, now)
+        else:
+            try:
+                await self._submit(lambda: self._serve(inv))
+            except BaseException:
+                self._current = None
+                raise
         await inv.answered.wait()
         assert inv.result is not None
         return inv.result
@@ -297,13 +313,19 @@ class Environment:
     # Called by RuntimeClient and ExtensionClient (synchronously, between awaits).
     def arrive(self, member: str) -> None:
         """``member`` called ``next``: it is done with the current phase."""
-        core = self.core
-        if member not in core.owed:
+        owed = self.core.owed
+        if member not in owed:
             return
-        if core.arrive(member):
+        owed.discard(member)
+        if not owed:
+            core = self.core
             core.registration_open = False
+            ending_invoke = core.state == "Invoke"
             self._fire("phase_complete")
-            self._phase_done.set()
+            if ending_invoke:
+                self._end_invoke()
+            else:
+                self._phase_done.set()
 
     def answer(
         self,
@@ -316,7 +338,7 @@ class Environment:
         now = self.clock.now()
         inv.answer(now, body, content_type, error)
         if self._hub.listening:
-            self._runtime_done(inv, now, len(body))
+            self._runtime_done(inv, now, len(body))  # only when someone listens
 
     def answer_platform_error(
         self, inv: Invocation, error: dict[str, Any], status: InvokeStatus
@@ -367,16 +389,42 @@ class Environment:
         if self._closed or self.core.state == "Shutdown":
             raise EnvironmentClosed(f"environment {self.id} has been shut down")
 
+    def _idle(self) -> bool:
+        """No job is running or waiting and no phase is under way."""
+        return (
+            not self._job_running
+            and self._job is None
+            and self.core.state in ("Frozen", "Uninitialized", "Shutdown")
+        )
+
+    def _warm(self) -> bool:
+        """Whether an invocation can take the fast path (nothing else is going on)."""
+        core = self.core
+        return (
+            core.state == "Frozen"
+            and not core.snapshot_waiting
+            and self._idle_waiter is None
+            and self._idle()
+        )
+
+    def _signal_idle(self) -> None:
+        waiter = self._idle_waiter
+        if waiter is not None and self._idle():
+            self._idle_waiter = None
+            waiter.set()
+
     async def _submit(self, job: Job) -> anyio.Event:
         """Hand ``job`` to the driver once it is idle; the returned event is set when it ends."""
         self._check_open()
-        while not self._idle.is_set():
-            await self._idle.wait()
-        self._check_open()
-        self._idle = anyio.Event()
+        while not self._idle():
+            if self._idle_waiter is None:
+                self._idle_waiter = anyio.Event()
+            await self._idle_waiter.wait()
+            self._check_open()
         self._job = job
+        done = self._job_done = anyio.Event()
         self._wake.set()
-        return self._idle
+        return done
 
     def _spindown_at(self) -> float:
         config = self.config
@@ -388,33 +436,48 @@ class Environment:
         return at
 
     async def _drive(self) -> None:
+        """The driver: runs jobs one at a time, resets, and watches the Invoke deadline.
+
+        While idle it sleeps until the earliest of: a job or a failure (``_wake``), the current
+        Invoke phase's deadline, and the spin-down time. A warm invocation only moves the
+        deadline later, so the driver wakes at most once per timeout period for it.
+        """
         core = self.core
         clock = self.clock
         while core.state != "Shutdown":
-            with anyio.move_on_at(self._spindown_at()):
+            wake_at = self._invoke_deadline
+            if self._idle():
+                wake_at = min(wake_at, self._spindown_at())
+            with anyio.CancelScope(deadline=wake_at) as watch:
+                self._watch = watch
                 await self._wake.wait()
-            woken = self._wake.is_set()
-            self._wake = anyio.Event()
-            if self._idle.is_set():
-                self._idle = anyio.Event()
+            self._watch = None
+            if self._wake.is_set():
+                self._wake = anyio.Event()
             self._job_running = True
             try:
+                if core.state == "Invoke" and clock.now() >= self._invoke_deadline:
+                    inv = self._current
+                    rid = inv.request_id if inv is not None else ""
+                    self._fail("invoke_timeout", timed_out(rid, self.config.timeout), "timeout")
                 if core.state == "Reset":
                     await self._reset()
                 job, self._job = self._job, None
                 if job is not None:
                     await job()
+                    self._last_active = clock.now()
                 if core.state == "Reset":
                     await self._reset()
-                if (not woken or self._lifetime_over()) and core.state in (
-                    "Frozen",
-                    "Uninitialized",
+                if core.state in ("Frozen", "Uninitialized") and (
+                    self._lifetime_over() or clock.now() >= self._spindown_at()
                 ):
                     await self._shutdown("spindown")
             finally:
                 self._job_running = False
-                self._last_active = clock.now()
-                self._idle.set()
+                done, self._job_done = self._job_done, None
+                if done is not None:
+                    done.set()
+                self._signal_idle()
 
     def _lifetime_over(self) -> bool:
         lifetime = self.config.max_lifetime
@@ -443,10 +506,11 @@ class Environment:
                 else:
                     self._fire("invoke")
             if core.state == "Invoke":
-                await self._invoke(inv)
+                self._begin_invoke(inv)
         finally:
             core.invoke_waiting = False
-            self._finish(inv)
+            if core.state != "Invoke" and inv.ended is None:
+                self._finish(inv)  # it ended before its Invoke phase (init or restore failed)
 
     async def _provision(self) -> None:
         core = self.core
@@ -567,18 +631,17 @@ class Environment:
             duration_ms=duration_ms,
         )
 
-    async def _invoke(self, inv: Invocation) -> None:
+    def _begin_invoke(self, inv: Invocation, now: float | None = None) -> None:
+        """Start the Invoke phase (state Invoke): hand the invocation out, arm the deadline."""
         core = self.core
         clock = self.clock
         config = self.config
-        now = clock.now()
         if inv.started is None:
-            inv.started = now
-            inv.deadline = now + config.timeout
+            inv.started = clock.now() if now is None else now
+            inv.deadline = inv.started + config.timeout
         assert inv.deadline is not None
         deadline_ms = clock.wall_ms(inv.deadline)
         core.expect_next_from(core.invoke_members())
-        self._phase_done = done = anyio.Event()
         inv.delivered = True
         runtime = self._runtime_client
         assert runtime is not None
@@ -595,17 +658,21 @@ class Environment:
                 inv.cognito_identity,
             ),
         )
-        for ext_id in core.owed:
-            if ext_id != RUNTIME:
-                self._ext_clients[ext_id].deliver(
-                    {
-                        "eventType": "INVOKE",
-                        "deadlineMs": deadline_ms,
-                        "requestId": inv.request_id,
-                        "invokedFunctionArn": config.function_arn,
-                        "tracing": {"type": "X-Amzn-Trace-Id", "value": inv.trace_id},
-                    }
-                )
+        if len(core.owed) > 1:
+            event = {
+                "eventType": "INVOKE",
+                "deadlineMs": deadline_ms,
+                "requestId": inv.request_id,
+                "invokedFunctionArn": config.function_arn,
+                "tracing": {"type": "X-Amzn-Trace-Id", "value": inv.trace_id},
+            }
+            for ext_id in core.owed:
+                if ext_id != RUNTIME:
+                    self._ext_clients[ext_id].deliver(dict(event))
+        self._invoke_deadline = inv.deadline
+        watch = self._watch
+        if watch is not None and inv.deadline < watch.deadline:
+            watch.deadline = inv.deadline
         if self._hub.listening:
             self._emit(
                 "invoke_start",
@@ -613,44 +680,37 @@ class Environment:
                 version=config.function_version,
                 trace_id=inv.trace_id,
             )
-        with anyio.move_on_at(inv.deadline):
-            await done.wait()
-        if core.state == "Invoke":
-            self._fail("invoke_timeout", timed_out(inv.request_id, config.timeout), "timeout")
-        elif core.state == "Frozen":
-            self._freeze_all()
 
-    def _finish(self, inv: Invocation) -> None:
-        """Close the books of an invocation: its answer (always one) and its report."""
-        clock = self.clock
-        end = clock.now()
+    def _end_invoke(self) -> None:
+        """The Invoke phase completed (state Frozen): freeze and close the invocation's books."""
+        self._invoke_deadline = math.inf
+        self._freeze_all()
+        now = self._last_active = self.clock.now()
+        inv = self._current
+        if inv is not None and inv.ended is None:
+            self._finish(inv, now)
+        watch = self._watch
+        if watch is not None and self._spins_down:
+            spindown = self._spindown_at()
+            # Only when earlier: assigning a deadline reschedules the scope's timer.
+            if spindown < watch.deadline:  # noqa: PLR1730
+                watch.deadline = spindown
+        self._signal_idle()
+
+    def _finish(self, inv: Invocation, end: float | None = None) -> None:
+        """Close the books of an invocation: its answer (always exactly one) and its figures."""
+        if end is None:
+            end = self.clock.now()
         if inv.result is None:  # every path answers; this guards the promise of one result
             inv.answer_error(end, error_body("Sandbox.Failure", "the environment ended"), "failure")
-        started = inv.started if inv.started is not None else end
-        duration_ms = (end - started) * 1000
-        init_ms, self._pending_init_ms = self._pending_init_ms, None
-        restore_ms, self._pending_restore_ms = self._pending_restore_ms, None
-        answered = inv.answered_at if inv.answered_at is not None else end
-        result = inv.result
-        assert result is not None
-        report = InvokeReport(
-            request_id=inv.request_id,
-            status=inv.status,
-            error_type=result.error_type,
-            duration_ms=duration_ms,
-            billed_duration_ms=billed_duration_ms(duration_ms, init_ms),
-            memory_size_mb=self.config.memory_mb,
-            max_memory_used_mb=None,
-            init_duration_ms=init_ms,
-            restore_duration_ms=restore_ms,
-            response_latency_ms=(answered - started) * 1000 if inv.delivered else None,
-            extension_overhead_ms=max(0.0, (end - answered) * 1000),
-            suppressed_init=inv.suppressed_init,
-        )
-        inv.report = report
-        inv.done.set()
+        inv.init_ms, self._pending_init_ms = self._pending_init_ms, None
+        inv.restore_ms, self._pending_restore_ms = self._pending_restore_ms, None
+        inv.memory_size_mb = self.config.memory_mb
+        inv.ended = end
+        if inv.done is not None:
+            inv.done.set()
         if self._hub.listening:
-            self._emit("invoke_end", **_report_data(report))
+            self._emit("invoke_end", **_report_data(inv.make_report()))
 
     # ----------------------------------------------------------------- failure and reset --
     _failure_status: InvokeStatus = "error"
@@ -676,6 +736,10 @@ class Environment:
             and before != "Frozen"
         ):
             self.answer_platform_error(inv, error, status)
+        if before == "Invoke":
+            self._invoke_deadline = math.inf
+            if inv is not None and inv.ended is None:
+                self._finish(inv)
         self._phase_done.set()
         self.notify()
         if not self._job_running:
@@ -757,12 +821,14 @@ class Environment:
         proc = _Proc("runtime", self.runtime.name, client, self.generation)
         self._procs.append(proc)
         proc.process = await self.runtime.start(client, self._context("runtime", proc))
+        self._freezable = self._freezable or (self.freeze and proc.process.freezable)
 
     async def _start_extension(self, ext: ExtensionParticipant) -> ExtensionClient:
         client = ExtensionClient(self, self.generation, ext.name, ext.kind)
         proc = _Proc(ext.kind, ext.name, client, self.generation)
         self._procs.append(proc)
         proc.process = await ext.start(client, self._context(ext.kind, proc))
+        self._freezable = self._freezable or (self.freeze and proc.process.freezable)
         return client
 
     def _on_exit(self, proc: _Proc, status: ExitStatus) -> None:
@@ -783,15 +849,15 @@ class Environment:
             )
 
     def _freeze_all(self) -> None:
-        if self.freeze:
+        if self._freezable:
             for p in self._procs:
-                if p.process is not None and not p.exited:
+                if p.process is not None and p.process.freezable and not p.exited:
                     p.process.freeze()
 
     def _thaw_all(self) -> None:
-        if self.freeze:
+        if self._freezable:
             for p in self._procs:
-                if p.process is not None and not p.exited:
+                if p.process is not None and p.process.freezable and not p.exited:
                     p.process.thaw()
 
     async def _until(self, condition: Callable[[], bool]) -> None:
@@ -803,7 +869,7 @@ class Environment:
     def _fire(self, event: str) -> None:
         core = self.core
         before = core.state
-        row = core.fire(event)
+        row = self._machine.fire(core, event)
         if self._hub.listening:
             inv = self._current
             self._emit(

@@ -30,6 +30,7 @@ class InProcessProcess:
     """The running task of an in-process participant, signalled like a process."""
 
     __slots__ = ("_on_exit", "_scope", "_signal", "_sigterm", "exception", "exited")
+    freezable = False
 
     def __init__(self, on_exit: Callable[[ExitStatus], None], sigterm: Callable[[], bool]) -> None:
         self._on_exit = on_exit

@@ -10,25 +10,35 @@ REPORT figures are known). The caller of :meth:`Environment.invoke` is released 
 from __future__ import annotations
 
 import json
-import os
+import random
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import anyio
 
+from ..core.deadlines import billed_duration_ms
+from .waiters import Waiter
+
 InvokeStatus = Literal["success", "error", "failure", "timeout"]
 
 
+_random = random.Random()
+
+
 def new_request_id() -> str:
-    """A request id in AWS's format (a random UUID)."""
-    raw = os.urandom(16).hex()
-    return f"{raw[:8]}-{raw[8:12]}-4{raw[13:16]}-a{raw[17:20]}-{raw[20:32]}"
+    """A request id in AWS's format (a version-4 UUID).
+
+    Request ids need to be unique, not secret (the Runtime API refuses any id but the current
+    invocation's), so a fast pseudo-random generator is enough.
+    """
+    h = f"{_random.getrandbits(128):032x}"
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}"
 
 
 def new_trace_id(wall_seconds: float) -> str:
     """An X-Ray trace header value, as Lambda puts in ``tracing`` when the caller sent none."""
-    rand = os.urandom(20).hex()
-    return f"Root=1-{int(wall_seconds):08x}-{rand[:24]};Parent={rand[24:40]};Sampled=0"
+    h = f"{_random.getrandbits(160):040x}"
+    return f"Root=1-{int(wall_seconds):08x}-{h[:24]};Parent={h[24:40]};Sampled=0"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +97,11 @@ class InvokeResult:
     async def report(self) -> InvokeReport:
         """Wait for the end of this invocation's Invoke phase and return its figures."""
         inv = self._invocation
-        await inv.done.wait()
-        assert inv.report is not None
-        return inv.report
+        if inv.ended is None:
+            if inv.done is None:
+                inv.done = anyio.Event()
+            await inv.done.wait()
+        return inv.make_report()
 
 
 @dataclass(slots=True, eq=False)
@@ -102,16 +114,43 @@ class Invocation:
     trace_id: str
     client_context: str | None
     cognito_identity: str | None
-    answered: anyio.Event = field(default_factory=anyio.Event)
-    done: anyio.Event = field(default_factory=anyio.Event)
+    answered: Waiter
+    done: anyio.Event | None = None
     result: InvokeResult | None = None
-    report: InvokeReport | None = None
     status: InvokeStatus = "success"
     deadline: float | None = None
     started: float | None = None
     answered_at: float | None = None
     suppressed_init: bool = False
     delivered: bool = False
+    ended: float | None = None
+    init_ms: float | None = None
+    restore_ms: float | None = None
+    memory_size_mb: int = 0
+
+    def make_report(self) -> InvokeReport:
+        """The figures of the finished invocation (built on demand: most callers never ask)."""
+        end = self.ended
+        result = self.result
+        assert end is not None
+        assert result is not None
+        started = self.started if self.started is not None else end
+        answered = self.answered_at if self.answered_at is not None else end
+        duration_ms = (end - started) * 1000
+        return InvokeReport(
+            request_id=self.request_id,
+            status=self.status,
+            error_type=result.error_type,
+            duration_ms=duration_ms,
+            billed_duration_ms=billed_duration_ms(duration_ms, self.init_ms),
+            memory_size_mb=self.memory_size_mb,
+            max_memory_used_mb=None,
+            init_duration_ms=self.init_ms,
+            restore_duration_ms=self.restore_ms,
+            response_latency_ms=(answered - started) * 1000 if self.delivered else None,
+            extension_overhead_ms=max(0.0, (end - answered) * 1000),
+            suppressed_init=self.suppressed_init,
+        )
 
     def answer(
         self,

@@ -23,6 +23,7 @@ from anyio import BrokenResourceError, ClosedResourceError, create_memory_object
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 _log = structlog.get_logger("lambda_lifecycle")
+_structlog_configured = structlog.is_configured
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +89,7 @@ class EventHub:
     @property
     def listening(self) -> bool:
         """Whether anything would receive an event now."""
-        return bool(self._subscribers) or structlog.is_configured()
+        return bool(self._subscribers) or _structlog_configured()
 
     def subscribe(self) -> Subscription:
         """A new subscription receiving every event from now on."""

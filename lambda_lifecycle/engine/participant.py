@@ -57,7 +57,13 @@ class StartContext:
 
 
 class Process(Protocol):
-    """A started participant, as the engine signals it."""
+    """A started participant, as the engine signals it.
+
+    ``freezable`` is False for a participant whose :meth:`freeze` and :meth:`thaw` do nothing
+    (an in-process task); the engine then skips those calls on the invoke path.
+    """
+
+    freezable: bool
 
     def terminate(self) -> None:
         """SIGTERM: ask it to exit."""
