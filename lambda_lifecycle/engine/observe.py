@@ -19,7 +19,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from anyio import BrokenResourceError, ClosedResourceError, create_memory_object_stream
+from anyio import (
+    BrokenResourceError,
+    ClosedResourceError,
+    EndOfStream,
+    WouldBlock,
+    create_memory_object_stream,
+)
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 _log = structlog.get_logger("lambda_lifecycle")
@@ -58,6 +64,15 @@ class Subscription:
 
     async def __anext__(self) -> LifecycleEvent:
         return await self._receive.__anext__()
+
+    def drain(self) -> list[LifecycleEvent]:
+        """Every event buffered so far, without waiting."""
+        events: list[LifecycleEvent] = []
+        while True:
+            try:
+                events.append(self._receive.receive_nowait())
+            except (WouldBlock, EndOfStream, ClosedResourceError):
+                return events
 
     def close(self) -> None:
         """Stop receiving; the iterator ends after the events already buffered."""

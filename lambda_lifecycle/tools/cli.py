@@ -30,6 +30,7 @@ from .. import __version__
 from ..core.errors import LifecycleError
 from ..core.spec import Basis, Spec
 from ..specs import load_spec, spec_text
+from .demo import configure_demo, run_demo
 from .diagram import to_dot, to_mermaid, to_svg
 from .docgen import DOC_PATH, render_lifecycle_doc
 
@@ -191,6 +192,14 @@ def register(command: Command) -> Command:
     return command
 
 
+register(
+    Command(
+        "demo",
+        "walk one environment through the lifecycle and print every step",
+        configure_demo,
+        run_demo,
+    )
+)
 register(Command("diagram", "print the lifecycle state diagram", configure_diagram, run_diagram))
 register(Command("docs", "generate or check docs/lifecycle.md", configure_docs, run_docs))
 register(
