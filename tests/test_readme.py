@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from lambda_lifecycle.specs import load_spec
 from lambda_lifecycle.tools.diagram import to_mermaid
 
@@ -37,3 +39,11 @@ def test_ci_runs_the_readme_test_command_verbatim() -> None:
     test_command = re.findall(r"```sh\n(.*?)```", setup, re.DOTALL)[1].strip()
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert test_command in ci
+
+
+def test_readme_embedding_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    (block,) = re.findall(r"```python\n(.*?)```", README, re.DOTALL)
+    exec(compile(block, "README.md", "exec"), {"__name__": "readme_example"})
+    out = capsys.readouterr().out
+    assert "{'count': 1}" in out
+    assert "['init', 'init-complete-invoke', 'invoke-complete']" in out
