@@ -659,3 +659,21 @@ async def test_registration_rules() -> None:
         ("twice", "Extension.InvalidExtensionState"),
     ]
     assert closed.value.error_type == "Extension.RegistrationClosed"
+
+
+async def test_front_end_accessors_route_to_the_current_generation() -> None:
+    ext = RecordingExtension(name="watcher")
+    async with Environment(EchoRuntime().participant(), [ext.participant()]) as env:
+        assert env.runtime_client is None  # nothing before Init
+        await env.invoke({})
+        first = env.runtime_client
+        attached = env.extension_client("watcher")
+        assert first is not None
+        assert attached.kind == "external"
+        assert attached.id is not None
+        assert env.extension_client_by_id(attached.id) is attached
+        stranger = env.extension_client("in-runtime-agent")
+        assert stranger.kind == "internal"
+        with pytest.raises(APIError, match="RegistrationClosed"):
+            stranger.register(["INVOKE"])
+        assert env.extension_client_by_id("no-such-id") is None

@@ -127,6 +127,11 @@ class RuntimeClient:
         if self._restore is not None:
             self._restore.set()
 
+    @property
+    def generation(self) -> int:
+        """The generation of processes this client belongs to."""
+        return self._generation
+
     def deliver_sigterm(self) -> bool:
         """Run the SIGTERM handler; False when none is installed (default action)."""
         if self._sigterm is None:
@@ -301,6 +306,11 @@ class ExtensionClient:
         if event["eventType"] == "SHUTDOWN":
             self.shutdown_sent = True
         self._poll.hand(event)
+
+    @property
+    def generation(self) -> int:
+        """The generation of processes this client belongs to."""
+        return self._generation
 
     def deliver_sigterm(self) -> bool:
         """Run the SIGTERM handler; False when none is installed (default action)."""

@@ -156,6 +156,7 @@ class Environment:
         self._freezable = False  # freezing is on and some process can really be frozen
         self._runtime_client: RuntimeClient | None = None
         self._ext_clients: dict[str, ExtensionClient] = {}
+        self._clients_by_name: dict[str, ExtensionClient] = {}
         self._current: Invocation | None = None
         self._reset_reason: ShutdownReason = "failure"
         self._pending_init_ms: float | None = None
@@ -226,6 +227,34 @@ class Environment:
         if self._clock is None:
             raise EnvironmentClosed(f"environment {self.id} has not been entered")
         return self._clock
+
+    @property
+    def runtime_client(self) -> RuntimeClient | None:
+        """The Runtime API client of the current generation of processes (None before Init).
+
+        A front end serving the Runtime API over HTTP routes every request to this client.
+        """
+        client = self._runtime_client
+        return client if client is not None and client.generation == self.generation else None
+
+    def extension_client(self, name: str) -> ExtensionClient:
+        """The Extensions API client for the extension called ``name`` (its file name).
+
+        An attached extension of the current generation gets its own client back. Any other
+        name is an internal extension registering from inside the runtime's process: it gets a
+        new client of kind ``internal`` (which ``register`` then validates as AWS does).
+        """
+        client = self._clients_by_name.get(name)
+        if client is not None and client.generation == self.generation:
+            return client
+        client = ExtensionClient(self, self.generation, name, "internal")
+        self._clients_by_name[name] = client
+        return client
+
+    def extension_client_by_id(self, extension_id: str) -> ExtensionClient | None:
+        """The registered extension with this ``Lambda-Extension-Identifier``, if any."""
+        client = self._ext_clients.get(extension_id)
+        return client if client is not None and client.generation == self.generation else None
 
     def subscribe(self) -> Subscription:
         """An async iterator over every :class:`LifecycleEvent` from now on."""
@@ -539,6 +568,7 @@ class Environment:
         core.init_phase = phase
         self.generation += 1
         self._ext_clients.clear()
+        self._clients_by_name.clear()
         self._fire("init" if phase == "init" else "invoke")
         start = clock.now()
         if phase == "invoke":
@@ -825,6 +855,7 @@ class Environment:
 
     async def _start_extension(self, ext: ExtensionParticipant) -> ExtensionClient:
         client = ExtensionClient(self, self.generation, ext.name, ext.kind)
+        self._clients_by_name[ext.name] = client
         proc = _Proc(ext.kind, ext.name, client, self.generation)
         self._procs.append(proc)
         proc.process = await ext.start(client, self._context(ext.kind, proc))
