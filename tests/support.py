@@ -98,3 +98,28 @@ class RecordingExtension:
 
     def types(self) -> list[str]:
         return [e["eventType"] for e in self.received]
+
+
+class GuardModel:
+    """A bare model for the machine: a state and the spec's four guards as two flags."""
+
+    def __init__(self, state: str = "Uninitialized", pending: bool = False, snapshot: bool = False):
+        self.state = state
+        self.pending = pending
+        self.snapshot = snapshot
+
+    @property
+    def invoke_pending(self) -> bool:
+        return self.pending
+
+    @property
+    def no_invoke_pending(self) -> bool:
+        return not self.pending
+
+    @property
+    def snapshot_pending(self) -> bool:
+        return self.snapshot
+
+    @property
+    def no_snapshot_pending(self) -> bool:
+        return not self.snapshot

@@ -22,6 +22,8 @@ from lambda_lifecycle.core.machine import LifecycleMachine
 from lambda_lifecycle.core.spec import Spec
 from lambda_lifecycle.specs import lifecycle_machine
 
+from .support import GuardModel
+
 ROOT = Path(__file__).resolve().parent.parent
 DOC: dict[str, Any] = json.loads((ROOT / "specs" / "lifecycle.json").read_text(encoding="utf-8"))
 STATES = sorted(DOC["states"])
@@ -29,29 +31,7 @@ EVENTS = sorted(DOC["events"])
 GUARD_VALUES = list(itertools.product([False, True], repeat=2))
 
 
-class Env:
-    """A model for the machine with the spec's four guards as two independent flags."""
-
-    def __init__(self, state: str, pending: bool = False, snapshot: bool = False) -> None:
-        self.state = state
-        self.pending = pending
-        self.snapshot = snapshot
-
-    @property
-    def invoke_pending(self) -> bool:
-        return self.pending
-
-    @property
-    def no_invoke_pending(self) -> bool:
-        return not self.pending
-
-    @property
-    def snapshot_pending(self) -> bool:
-        return self.snapshot
-
-    @property
-    def no_snapshot_pending(self) -> bool:
-        return not self.snapshot
+Env = GuardModel
 
 
 def expected(state: str, event: str, pending: bool, snapshot: bool) -> str | None:

@@ -15,6 +15,8 @@ from lambda_lifecycle.core.spec import Spec, parse_spec
 from lambda_lifecycle.core.spec_checks import reachable_from, structural_problems
 from lambda_lifecycle.specs import spec_document, spec_text
 
+from .support import GuardModel
+
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_PATH = ROOT / "specs" / "lifecycle.json"
 SCHEMA_PATH = ROOT / "specs" / "lifecycle.schema.json"
@@ -144,35 +146,12 @@ DOCUMENTED_PATHS = {
 }
 
 
-class Env:
-    """A minimal model for the machine: a state and two guard flags."""
-
-    def __init__(self, invoke_pending: bool = False, snapshot_pending: bool = False) -> None:
-        self.state = "Uninitialized"
-        self.pending = invoke_pending
-        self.snapshot = snapshot_pending
-
-    @property
-    def invoke_pending(self) -> bool:
-        return self.pending
-
-    @property
-    def no_invoke_pending(self) -> bool:
-        return not self.pending
-
-    @property
-    def snapshot_pending(self) -> bool:
-        return self.snapshot
-
-    @property
-    def no_snapshot_pending(self) -> bool:
-        return not self.snapshot
-
-
 @pytest.mark.parametrize("name", sorted(DOCUMENTED_PATHS))
 def test_documented_path(name: str, machine: Any) -> None:
     guards, events, final = DOCUMENTED_PATHS[name]
-    env = Env(**guards)
+    env = GuardModel(
+        pending=guards.get("invoke_pending", False), snapshot=guards.get("snapshot_pending", False)
+    )
     for event in events:
         machine.fire(env, event)
     assert env.state == final

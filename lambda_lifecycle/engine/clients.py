@@ -93,25 +93,50 @@ class _Parking:
             self._parked.set()
 
 
-class RuntimeClient:
-    """The Runtime API of one environment, for the runtime of one generation of processes."""
+class _Client:
+    """What both API clients share: their environment, generation, long poll and SIGTERM."""
 
-    __slots__ = ("_env", "_generation", "_poll", "_restore", "_sigterm", "invocation")
+    __slots__ = ("_env", "_generation", "_poll", "_sigterm")
 
     def __init__(self, env: Environment, generation: int) -> None:
         self._env = env
         self._generation = generation
         self._poll = _Parking(env.new_waiter)
-        self._restore: anyio.Event | None = None
         self._sigterm: Callable[[], None] | None = None
+
+    @property
+    def generation(self) -> int:
+        """The generation of processes this client belongs to."""
+        return self._generation
+
+    @property
+    def parked(self) -> bool:
+        """Whether the participant is waiting in ``next``."""
+        return self._poll.parked
+
+    def on_sigterm(self, handler: Callable[[], None]) -> None:
+        """Install a SIGTERM handler (without one, SIGTERM ends the participant)."""
+        self._sigterm = handler
+
+    def deliver_sigterm(self) -> bool:
+        """Run the SIGTERM handler; False when none is installed (default action)."""
+        if self._sigterm is None:
+            return False
+        self._sigterm()
+        return True
+
+
+class RuntimeClient(_Client):
+    """The Runtime API of one environment, for the runtime of one generation of processes."""
+
+    __slots__ = ("_restore", "invocation")
+
+    def __init__(self, env: Environment, generation: int) -> None:
+        super().__init__(env, generation)
+        self._restore: anyio.Event | None = None
         self.invocation: Invocation | None = None
 
     # -- helpers for the engine ---------------------------------------------------------------
-    @property
-    def parked(self) -> bool:
-        """Whether the runtime is waiting in ``next``."""
-        return self._poll.parked
-
     @property
     def waiting_for_restore(self) -> bool:
         """Whether the runtime is waiting in ``restore/next``."""
@@ -127,27 +152,11 @@ class RuntimeClient:
         if self._restore is not None:
             self._restore.set()
 
-    @property
-    def generation(self) -> int:
-        """The generation of processes this client belongs to."""
-        return self._generation
-
-    def deliver_sigterm(self) -> bool:
-        """Run the SIGTERM handler; False when none is installed (default action)."""
-        if self._sigterm is None:
-            return False
-        self._sigterm()
-        return True
-
     def _current(self) -> None:
         if self._generation != self._env.generation:
             raise _refuse("this runtime's environment was reset; its processes are gone")
 
     # -- the API -------------------------------------------------------------------------------
-    def on_sigterm(self, handler: Callable[[], None]) -> None:
-        """Install a SIGTERM handler (without one, SIGTERM ends the runtime)."""
-        self._sigterm = handler
-
     async def next(self) -> RuntimeEvent:
         """``GET /runtime/invocation/next``: finish the current event and wait for the next.
 
@@ -264,14 +273,10 @@ class RuntimeClient:
         return inv
 
 
-class ExtensionClient:
+class ExtensionClient(_Client):
     """The Extensions API of one environment, for one extension of one generation."""
 
     __slots__ = (
-        "_env",
-        "_generation",
-        "_poll",
-        "_sigterm",
         "acknowledged_shutdown",
         "id",
         "kind",
@@ -286,38 +291,18 @@ class ExtensionClient:
         name: str,
         kind: Literal["internal", "external"],
     ) -> None:
-        self._env = env
-        self._generation = generation
-        self._poll = _Parking(env.new_waiter)
-        self._sigterm: Callable[[], None] | None = None
+        super().__init__(env, generation)
         self.name = name
         self.kind: Literal["internal", "external"] = kind
         self.id: str | None = None
         self.shutdown_sent = False
         self.acknowledged_shutdown = False
 
-    @property
-    def parked(self) -> bool:
-        """Whether the extension is waiting in ``event/next``."""
-        return self._poll.parked
-
     def deliver(self, event: dict[str, Any]) -> None:
         """Hand an INVOKE or SHUTDOWN event to the extension's ``next``."""
         if event["eventType"] == "SHUTDOWN":
             self.shutdown_sent = True
         self._poll.hand(event)
-
-    @property
-    def generation(self) -> int:
-        """The generation of processes this client belongs to."""
-        return self._generation
-
-    def deliver_sigterm(self) -> bool:
-        """Run the SIGTERM handler; False when none is installed (default action)."""
-        if self._sigterm is None:
-            return False
-        self._sigterm()
-        return True
 
     def _current(self) -> None:
         if self._generation != self._env.generation:
@@ -335,10 +320,6 @@ class ExtensionClient:
         return self.id
 
     # -- the API -------------------------------------------------------------------------------
-    def on_sigterm(self, handler: Callable[[], None]) -> None:
-        """Install a SIGTERM handler (without one, SIGTERM ends the extension)."""
-        self._sigterm = handler
-
     def register(self, events: Iterable[str]) -> dict[str, str]:
         """``POST /extension/register``: subscribe to INVOKE and/or SHUTDOWN during Init.
 
