@@ -677,3 +677,33 @@ async def test_front_end_accessors_route_to_the_current_generation() -> None:
         with pytest.raises(APIError, match="RegistrationClosed"):
             stranger.register(["INVOKE"])
         assert env.extension_client_by_id("no-such-id") is None
+
+
+async def test_an_exception_in_the_block_kills_everything_and_propagates_unwrapped() -> None:
+    ext = RecordingExtension(on_shutdown="ignore")
+    env = Environment(EchoRuntime().participant(), [ext.participant()])
+    with pytest.raises(KeyError, match="boom"):
+        async with env:
+            await env.invoke({})
+            assert env.tmp_dir is not None
+            tmp = env.tmp_dir
+            raise KeyError("boom")
+    assert not tmp.exists()
+    assert ext.types() == ["INVOKE"]  # killed at once: no SHUTDOWN, no budget waited
+
+
+async def test_cancelled_caller_does_not_cancel_the_invocation() -> None:
+    async def slow(event: RuntimeEvent, rt: EchoRuntime) -> bytes:
+        await anyio.sleep(1)
+        return b'{"done": true}'
+
+    rt = EchoRuntime(handler=slow)
+    async with Environment(rt.participant()) as env:
+        await env.invoke({})
+        with anyio.move_on_after(0.5):
+            await env.invoke({"second": True})
+        assert env.state == "Invoke"  # Lambda does not stop a function when the caller leaves
+        await anyio.sleep(0.6)
+        assert env.state == "Frozen"
+        assert rt.counter == 2
+        assert (await env.invoke({})).json() == {"done": True}
