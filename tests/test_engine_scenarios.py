@@ -682,13 +682,16 @@ async def test_front_end_accessors_route_to_the_current_generation() -> None:
 async def test_an_exception_in_the_block_kills_everything_and_propagates_unwrapped() -> None:
     ext = RecordingExtension(on_shutdown="ignore")
     env = Environment(EchoRuntime().participant(), [ext.participant()])
-    with pytest.raises(KeyError, match="boom"):
+
+    async def failing_block() -> None:
         async with env:
             await env.invoke({})
-            assert env.tmp_dir is not None
-            tmp = env.tmp_dir
             raise KeyError("boom")
-    assert not tmp.exists()
+
+    with pytest.raises(KeyError, match="boom"):
+        await failing_block()
+    assert env.tmp_dir is not None
+    assert not env.tmp_dir.exists()
     assert ext.types() == ["INVOKE"]  # killed at once: no SHUTDOWN, no budget waited
 
 
