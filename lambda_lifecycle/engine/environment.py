@@ -158,6 +158,7 @@ class Environment:
         self._ext_clients: dict[str, ExtensionClient] = {}
         self._clients_by_name: dict[str, ExtensionClient] = {}
         self._current: Invocation | None = None
+        self._queued: Invocation | None = None  # an invoke() waiting for the driver
         self._reset_reason: ShutdownReason = "failure"
         self._pending_init_ms: float | None = None
         self._pending_restore_ms: float | None = None
@@ -281,9 +282,11 @@ class Environment:
         """
         self._check_open()
         current = self._current
-        if current is not None and current.result is None:
+        if (current is not None and current.result is None) or self._queued is not None:
+            busy = self._queued or current
+            assert busy is not None
             raise EnvironmentBusy(
-                f"environment {self.id} is serving invocation {current.request_id}: "
+                f"environment {self.id} is serving invocation {busy.request_id}: "
                 "an environment serves one invocation at a time"
             )
         now = self.clock.now()
@@ -296,18 +299,22 @@ class Environment:
             cognito_identity=cognito_identity,
             answered=self.new_waiter(),
         )
-        self._current = inv
         if self._warm():
             # The fast path: a warm environment is thawed and handed the invocation right here,
             # synchronously; the last participant's next ends the phase (see arrive()).
+            self._current = inv
             self._thaw_all()
             self._fire("invoke")
             self._begin_invoke(inv, now)
         else:
+            # Queued until the driver serves it: the previous invocation's phase may still be
+            # running (its extensions), and that phase's end must not close this one's books.
+            self._queued = inv
             try:
                 await self._submit(lambda: self._serve(inv))
             except BaseException:
-                self._current = None
+                if self._queued is inv:
+                    self._queued = None
                 raise
         await inv.answered.wait()
         assert inv.result is not None
@@ -514,6 +521,9 @@ class Environment:
 
     # -------------------------------------------------------------------------- the jobs --
     async def _serve(self, inv: Invocation) -> None:
+        self._current = inv
+        if self._queued is inv:
+            self._queued = None
         core = self.core
         core.invoke_waiting = True
         try:
@@ -920,11 +930,13 @@ class Environment:
 
     def _runtime_done(self, inv: Invocation, now: float, produced: int | None) -> None:
         started = inv.started if inv.started is not None else now
+        error = inv.result.error if inv.result else None
         self._emit(
             "runtime_done",
             request_id=inv.request_id,
             status=inv.status,
             error_type=inv.result.error_type if inv.result else None,
+            error_message=None if error is None else error.get("errorMessage"),
             duration_ms=(now - started) * 1000,
             produced_bytes=produced,
         )

@@ -6,7 +6,13 @@ receive them through an async iterator with an unbounded buffer, so a slow reade
 and never slows the environment down. The same events go to structlog as
 ``lambda_lifecycle.<type>`` debug events, *only* when the application has configured structlog:
 the library never configures logging itself, and unconfigured structlog would print every event
-to stdout.
+to stdout. (A transition's ``event`` key is logged as ``spec_event``: ``event`` is structlog's
+name for the event's own name.)
+
+A :class:`Listener` is the synchronous alternative to a subscription: its callback runs inside
+:meth:`EventHub.publish`, on the engine's own call stack, in the order the events happen. The log
+and telemetry sinks of :mod:`lambda_lifecycle.sinks` are listeners, so that no line is lost or
+reordered; a listener's callback must be quick and must not raise.
 
 When nobody listens the cost on the invoke path is one attribute check per event.
 """
@@ -14,7 +20,7 @@ When nobody listens the cost on the invoke path is one attribute check per event
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,13 +99,31 @@ class Subscription:
             self._hub.drop(self)
 
 
+class Listener:
+    """A synchronous listener: ``callback(event)`` runs inside :meth:`EventHub.publish`.
+
+    It sits in the same list as the subscriptions, so events reach it in order and an
+    environment with no listener pays nothing for the mechanism. ``close()`` detaches it.
+    """
+
+    __slots__ = ("_hub", "_put")
+
+    def __init__(self, hub: EventHub, callback: Callable[[LifecycleEvent], None]) -> None:
+        self._hub = hub
+        self._put = callback
+
+    def close(self) -> None:
+        """Stop receiving events (idempotent)."""
+        self._hub.drop(self)
+
+
 class EventHub:
     """The fan-out point of one environment's events."""
 
     __slots__ = ("_subscribers",)
 
     def __init__(self) -> None:
-        self._subscribers: list[Subscription] = []
+        self._subscribers: list[Subscription | Listener] = []
 
     @property
     def listening(self) -> bool:
@@ -112,23 +136,37 @@ class EventHub:
         self._subscribers.append(sub)
         return sub
 
-    def drop(self, sub: Subscription) -> None:
-        """Forget a subscription."""
+    def listen(self, callback: Callable[[LifecycleEvent], None]) -> Listener:
+        """A new synchronous listener called with every event from now on."""
+        listener = Listener(self, callback)
+        self._subscribers.append(listener)
+        return listener
+
+    def drop(self, sub: Subscription | Listener) -> None:
+        """Forget a subscription or a listener."""
         if sub in self._subscribers:
             self._subscribers.remove(sub)
 
     def publish(self, event: LifecycleEvent) -> None:
-        """Hand ``event`` to every subscriber and to structlog (when configured)."""
+        """Hand ``event`` to every subscriber and listener, then to structlog (when configured)."""
         for sub in tuple(self._subscribers):
             sub._put(event)
         if structlog.is_configured():
             _log.debug(
                 f"lambda_lifecycle.{event.type}",
                 environment_id=event.environment_id,
-                **event.data,
+                **_structlog_keys(event.data),
             )
 
     def close(self) -> None:
-        """End every subscription (the environment is gone)."""
+        """End every subscription and listener (the environment is gone)."""
         for sub in tuple(self._subscribers):
             sub.close()
+
+
+def _structlog_keys(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` as structlog keys: ``event`` is structlog's own key (the event's name), so a
+    transition's ``event`` (the spec event that fired) is logged as ``spec_event``."""
+    if "event" not in data:
+        return data
+    return {("spec_event" if key == "event" else key): value for key, value in data.items()}
