@@ -33,7 +33,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
@@ -64,7 +64,7 @@ from .invocation import (
     new_request_id,
     new_trace_id,
 )
-from .observe import EventHub, LifecycleEvent, Subscription
+from .observe import EventHub, LifecycleEvent, Listener, Subscription
 from .participant import (
     ExitStatus,
     ExtensionParticipant,
@@ -260,6 +260,16 @@ class Environment:
     def subscribe(self) -> Subscription:
         """An async iterator over every :class:`LifecycleEvent` from now on."""
         return self._hub.subscribe()
+
+    def listen(
+        self, callback: Callable[[LifecycleEvent], None], types: Iterable[str] | None = None
+    ) -> Listener:
+        """Call ``callback`` synchronously with every event (of ``types``) from now on.
+
+        The callback runs on the engine's own call stack, in order: it must be quick and must
+        not raise. Events of types nobody wants are not even built.
+        """
+        return self._hub.listen(callback, None if types is None else frozenset(types))
 
     async def invoke(
         self,
@@ -911,7 +921,7 @@ class Environment:
         core = self.core
         before = core.state
         row = self._machine.fire(core, event)
-        if self._hub.listening:
+        if self._hub.listening and self._hub.wants("transition"):
             inv = self._current
             self._emit(
                 "transition",
@@ -924,7 +934,7 @@ class Environment:
 
     def _emit(self, event_type: str, /, **data: Any) -> None:
         hub = self._hub
-        if hub.listening:
+        if hub.wants(event_type):
             now = self.clock.now()
             hub.publish(LifecycleEvent(event_type, self.id, now, self.clock.wall(now), data))
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import structlog
 from anyio import (
@@ -38,9 +38,9 @@ _log = structlog.get_logger("lambda_lifecycle")
 _structlog_configured = structlog.is_configured
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LifecycleEvent:
-    """One thing that happened to an environment.
+    """One thing that happened to an environment (shared by every receiver: read it only).
 
     ``type`` is one of the names listed in ``docs/engine.md`` (``transition``, ``init_start``,
     ``invoke_end``, ...); ``time`` is the engine's monotonic clock in seconds and ``wall`` the
@@ -58,6 +58,7 @@ class Subscription:
     """An async iterator over an environment's events, from the moment of subscribing."""
 
     __slots__ = ("_hub", "_receive", "_send")
+    types: ClassVar[frozenset[str] | None] = None  # a subscription receives every type
 
     def __init__(self, hub: EventHub) -> None:
         self._hub = hub
@@ -103,14 +104,22 @@ class Listener:
     """A synchronous listener: ``callback(event)`` runs inside :meth:`EventHub.publish`.
 
     It sits in the same list as the subscriptions, so events reach it in order and an
-    environment with no listener pays nothing for the mechanism. ``close()`` detaches it.
+    environment with no listener pays nothing for the mechanism. ``types`` limits it to those
+    event types (None: every type); the engine does not even build an event that nobody wants.
+    ``close()`` detaches it.
     """
 
-    __slots__ = ("_hub", "_put")
+    __slots__ = ("_hub", "_put", "types")
 
-    def __init__(self, hub: EventHub, callback: Callable[[LifecycleEvent], None]) -> None:
+    def __init__(
+        self,
+        hub: EventHub,
+        callback: Callable[[LifecycleEvent], None],
+        types: frozenset[str] | None = None,
+    ) -> None:
         self._hub = hub
         self._put = callback
+        self.types = types
 
     def close(self) -> None:
         """Stop receiving events (idempotent)."""
@@ -120,10 +129,28 @@ class Listener:
 class EventHub:
     """The fan-out point of one environment's events."""
 
-    __slots__ = ("_subscribers",)
+    __slots__ = ("_subscribers", "_wanted")
 
     def __init__(self) -> None:
         self._subscribers: list[Subscription | Listener] = []
+        self._wanted: frozenset[str] | None = frozenset()  # None: every type is wanted
+
+    def wants(self, event_type: str) -> bool:
+        """Whether an event of ``event_type`` would reach anyone now."""
+        if _structlog_configured():
+            return True
+        wanted = self._wanted
+        return wanted is None or event_type in wanted
+
+    def _changed(self) -> None:
+        wanted: set[str] = set()
+        for sub in self._subscribers:
+            types = sub.types
+            if types is None:
+                self._wanted = None
+                return
+            wanted |= types
+        self._wanted = frozenset(wanted)
 
     @property
     def listening(self) -> bool:
@@ -134,24 +161,32 @@ class EventHub:
         """A new subscription receiving every event from now on."""
         sub = Subscription(self)
         self._subscribers.append(sub)
+        self._changed()
         return sub
 
-    def listen(self, callback: Callable[[LifecycleEvent], None]) -> Listener:
-        """A new synchronous listener called with every event from now on."""
-        listener = Listener(self, callback)
+    def listen(
+        self,
+        callback: Callable[[LifecycleEvent], None],
+        types: frozenset[str] | None = None,
+    ) -> Listener:
+        """A new synchronous listener called with every event (of ``types``) from now on."""
+        listener = Listener(self, callback, types)
         self._subscribers.append(listener)
+        self._changed()
         return listener
 
     def drop(self, sub: Subscription | Listener) -> None:
         """Forget a subscription or a listener."""
         if sub in self._subscribers:
             self._subscribers.remove(sub)
+            self._changed()
 
     def publish(self, event: LifecycleEvent) -> None:
         """Hand ``event`` to every subscriber and listener, then to structlog (when configured)."""
         for sub in tuple(self._subscribers):
-            sub._put(event)
-        if structlog.is_configured():
+            if sub.types is None or event.type in sub.types:
+                sub._put(event)
+        if _structlog_configured():
             _log.debug(
                 f"lambda_lifecycle.{event.type}",
                 environment_id=event.environment_id,

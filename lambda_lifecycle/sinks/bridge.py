@@ -241,6 +241,11 @@ class Bridge:
         }
 
     @property
+    def event_types(self) -> frozenset[str]:
+        """The lifecycle event types the bridge turns into records (it ignores the others)."""
+        return frozenset(self._handlers)
+
+    @property
     def request_id(self) -> str | None:
         """The invocation in progress (between its ``START`` and its ``REPORT``), if any."""
         return self._request

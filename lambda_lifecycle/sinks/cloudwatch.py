@@ -131,22 +131,32 @@ def _json_line(entry: Entry) -> str | None:
     return entry.json_line() if entry.stream == "platform" else None
 
 
-def _open(destination: Destination) -> tuple[Callable[[str], object], Callable[[], None]]:
+Writer = Callable[[str, bool], object]
+"""Writes one line; the flag says whether the line ends an account (then it is flushed)."""
+
+_HELD = (Start, End, InitStart)
+"""Lines always followed by another at once (START, END, INIT_START): written, not flushed; the
+line that ends the account (REPORT, INIT_REPORT, RESTORE_REPORT, an output line) flushes them."""
+
+
+def _open(destination: Destination) -> tuple[Writer, Callable[[], None]]:
     """The write and close functions for ``destination``."""
     if isinstance(destination, str | os.PathLike):
         stream = open(destination, "a", encoding="utf-8")  # noqa: SIM115 (closed by close())
         return _stream_writer(stream), stream.close
     if callable(destination):
-        return destination, lambda: None
+        call = destination
+        return (lambda line, _flush: call(line)), lambda: None
     return _stream_writer(destination), lambda: None
 
 
-def _stream_writer(stream: IO[str]) -> Callable[[str], object]:
+def _stream_writer(stream: IO[str]) -> Writer:
     write, flush = stream.write, stream.flush
 
-    def write_line(line: str) -> None:
+    def write_line(line: str, ends_account: bool) -> None:
         write(line + "\n")
-        flush()
+        if ends_account:
+            flush()
 
     return write_line
 
@@ -183,7 +193,7 @@ class LogSink:
         try:
             line = self._render(entry)
             if line is not None:
-                self._write(line)
+                self._write(line, not isinstance(entry.text, _HELD))
         except Exception as exc:  # the destination's failure must not break the environment
             if self.error is None:
                 self.error = exc

@@ -103,9 +103,7 @@ class Router:
         bridge.platform = any("platform" in sink.needs for sink in sinks)
         env = self._env()
         if sinks and self._listener is None and env is not None:
-            # The embedding API has no listener call of its own; the hub is the environment's
-            # event stream (docs/engine.md, "Observing an environment").
-            self._listener = env._hub.listen(bridge.handle)
+            self._listener = env.listen(bridge.handle, bridge.event_types)
         elif not sinks and self._listener is not None:
             self._listener.close()
             self._listener = None
