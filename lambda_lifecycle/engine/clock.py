@@ -4,26 +4,40 @@ Deadlines and durations use anyio's clock (the event loop's monotonic time), so 
 virtual time sees a 900 s timeout pass at once and still measures 900 s. Timestamps that leave the
 engine (``deadlineMs``, log times) are that same clock shifted by the wall-clock offset read once
 when the clock is created, so a duration and the difference of two timestamps always agree.
+
+On asyncio the clock reads the running loop's ``time()`` directly (anyio's ``current_time()``
+looks the backend up on every call, several times per invocation); it is the same clock, and a
+virtual-time loop (looptime) patches that very method.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Callable
 
 import anyio
+
+
+def _loop_time() -> Callable[[], float]:
+    try:
+        loop = asyncio.get_running_loop()
+        if asyncio.current_task() is not None:
+            return loop.time
+    except RuntimeError:
+        pass
+    return anyio.current_time
 
 
 class Clock:
     """Monotonic now, and its mapping to the Unix epoch. Create it inside a running loop."""
 
-    __slots__ = ("_offset",)
+    __slots__ = ("_offset", "now")
 
     def __init__(self) -> None:
-        self._offset = time.time() - anyio.current_time()
-
-    def now(self) -> float:
+        self.now: Callable[[], float] = _loop_time()
         """Monotonic seconds (the event loop's clock)."""
-        return anyio.current_time()
+        self._offset = time.time() - self.now()
 
     def wall(self, at: float) -> float:
         """Unix time in seconds of the monotonic instant ``at``."""

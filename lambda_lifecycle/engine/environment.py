@@ -58,7 +58,6 @@ from .clients import ExtensionClient, RuntimeClient, RuntimeEvent
 from .clock import Clock
 from .invocation import (
     Invocation,
-    InvokeReport,
     InvokeResult,
     InvokeStatus,
     new_request_id,
@@ -760,7 +759,7 @@ class Environment:
         if inv.done is not None:
             inv.done.set()
         if self._hub.listening:
-            self._emit("invoke_end", **_report_data(inv.make_report()))
+            self._emit("invoke_end", **inv.report_fields())
 
     # ----------------------------------------------------------------- failure and reset --
     _failure_status: InvokeStatus = "error"
@@ -973,20 +972,3 @@ def _kill(proc: _Proc) -> None:
 def _settled(proc: _Proc) -> bool:
     client = proc.client
     return proc.exited or (isinstance(client, ExtensionClient) and client.acknowledged_shutdown)
-
-
-def _report_data(report: InvokeReport) -> dict[str, Any]:
-    return {
-        "request_id": report.request_id,
-        "status": report.status,
-        "error_type": report.error_type,
-        "duration_ms": report.duration_ms,
-        "billed_duration_ms": report.billed_duration_ms,
-        "memory_size_mb": report.memory_size_mb,
-        "max_memory_used_mb": report.max_memory_used_mb,
-        "init_duration_ms": report.init_duration_ms,
-        "restore_duration_ms": report.restore_duration_ms,
-        "response_latency_ms": report.response_latency_ms,
-        "extension_overhead_ms": report.extension_overhead_ms,
-        "suppressed_init": report.suppressed_init,
-    }

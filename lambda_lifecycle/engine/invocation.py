@@ -130,6 +130,10 @@ class Invocation:
 
     def make_report(self) -> InvokeReport:
         """The figures of the finished invocation (built on demand: most callers never ask)."""
+        return InvokeReport(**self.report_fields())
+
+    def report_fields(self) -> dict[str, Any]:
+        """The :class:`InvokeReport` fields, by name (the ``invoke_end`` event's data)."""
         end = self.ended
         result = self.result
         assert end is not None
@@ -137,20 +141,20 @@ class Invocation:
         started = self.started if self.started is not None else end
         answered = self.answered_at if self.answered_at is not None else end
         duration_ms = (end - started) * 1000
-        return InvokeReport(
-            request_id=self.request_id,
-            status=self.status,
-            error_type=result.error_type,
-            duration_ms=duration_ms,
-            billed_duration_ms=billed_duration_ms(duration_ms, self.init_ms),
-            memory_size_mb=self.memory_size_mb,
-            max_memory_used_mb=None,
-            init_duration_ms=self.init_ms,
-            restore_duration_ms=self.restore_ms,
-            response_latency_ms=(answered - started) * 1000 if self.delivered else None,
-            extension_overhead_ms=max(0.0, (end - answered) * 1000),
-            suppressed_init=self.suppressed_init,
-        )
+        return {
+            "request_id": self.request_id,
+            "status": self.status,
+            "error_type": result.error_type,
+            "duration_ms": duration_ms,
+            "billed_duration_ms": billed_duration_ms(duration_ms, self.init_ms),
+            "memory_size_mb": self.memory_size_mb,
+            "max_memory_used_mb": None,
+            "init_duration_ms": self.init_ms,
+            "restore_duration_ms": self.restore_ms,
+            "response_latency_ms": (answered - started) * 1000 if self.delivered else None,
+            "extension_overhead_ms": max(0.0, (end - answered) * 1000),
+            "suppressed_init": self.suppressed_init,
+        }
 
     def answer(
         self,

@@ -19,6 +19,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from types import ModuleType
 from typing import Any
 
 from .records import (
@@ -34,6 +35,7 @@ __all__ = [
     "TelemetryEvent",
     "envelope",
     "function_log_record",
+    "json_size",
     "parse_envelope",
     "parse_function_log_record",
     "parse_json_line",
@@ -42,6 +44,12 @@ __all__ = [
 
 _ENVELOPE_KEYS = frozenset({"time", "type", "record"})
 _APP_LOG_KEYS = frozenset({"timestamp", "level", "message"})
+
+_orjson: ModuleType | None
+try:  # the optional `fast` extra: the same compact JSON, encoded about twenty times faster
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - exercised when the extra is not installed
+    _orjson = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +106,17 @@ def parse_function_log_record(data: Mapping[str, Any]) -> AppLog:
 
 def render_json_line(data: Mapping[str, Any]) -> str:
     """One CloudWatch line of the JSON log format: compact JSON, non-ASCII kept as is."""
+    if _orjson is not None:
+        line: str = _orjson.dumps(data).decode()
+        return line
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+def json_size(data: Mapping[str, Any]) -> int:
+    """The size in bytes of ``data`` as the compact UTF-8 JSON of :func:`render_json_line`."""
+    if _orjson is not None:
+        return len(_orjson.dumps(data))
+    return len(render_json_line(data).encode())
 
 
 def _is_envelope(data: Mapping[str, Any]) -> bool:

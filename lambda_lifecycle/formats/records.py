@@ -28,6 +28,7 @@ Times are written as ISO-8601 in UTC with milliseconds and ``Z`` (:func:`format_
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -109,6 +110,22 @@ def format_time(moment: datetime) -> str:
     """
     utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     return utc.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+
+
+_second: list[Any] = [None, ""]  # the last whole second formatted, and its text
+
+
+def format_wall(wall: float) -> str:
+    """Unix time ``wall`` (seconds) as :func:`format_time` writes it, without a ``datetime``.
+
+    The invoke path formats several times per invocation; the date and time of day are
+    formatted once per second and reused.
+    """
+    second = int(wall)
+    if second != _second[0]:
+        _second[0] = second
+        _second[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+    return f"{_second[1]}.{int((wall - second) * 1000):03d}Z"
 
 
 def parse_time(text: str) -> datetime:

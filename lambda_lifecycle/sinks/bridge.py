@@ -50,7 +50,7 @@ from ..core.config import FunctionConfig
 from ..core.deadlines import billed_duration_ms
 from ..core.payloads import extension_crashed, runtime_exited, timed_out
 from ..engine.observe import LifecycleEvent
-from ..formats.jsonlog import envelope, render_json_line
+from ..formats.jsonlog import envelope, json_size, render_json_line
 from ..formats.records import (
     ERROR_STATUSES,
     End,
@@ -74,6 +74,7 @@ from ..formats.records import (
     TelemetryRecord,
     TelemetrySubscription,
     Tracing,
+    format_wall,
 )
 
 __all__ = [
@@ -136,21 +137,32 @@ class Entry:
     envelope, its JSON line and its size are computed once, on first use.
     """
 
-    __slots__ = ("_envelope", "_line", "record", "stream", "text", "time", "wall")
+    __slots__ = ("_envelope", "_line", "_size", "record", "stream", "text", "time", "wall")
 
     def __init__(
-        self, time: float, wall: float, record: Record, text: Record | None = None
+        self,
+        time: float,
+        wall: float,
+        record: Record | None,
+        text: Record | None = None,
+        *,
+        built: dict[str, Any] | None = None,
     ) -> None:
         self.time = time
         self.wall = wall
         self.record = record
         self.text = record if text is None else text
-        self.stream = _STREAMS.get(type(record))
-        self._envelope: dict[str, Any] | None = None
+        self.stream = "platform" if built is not None else _STREAMS.get(type(record))
+        self._envelope = built
         self._line: str | None = None
+        self._size = -1
 
     def envelope(self) -> dict[str, Any]:
-        """The ``{time, type, record}`` event (telemetry records only). Shared: do not mutate."""
+        """The ``{time, type, record}`` event (telemetry records only). Shared: do not mutate.
+
+        The invoke path's three events come already built (``built``); the others are made from
+        their record on first use.
+        """
         if self._envelope is None:
             record = cast(TelemetryRecord, self.record)
             self._envelope = envelope(record, _at(self.wall))
@@ -164,7 +176,9 @@ class Entry:
 
     def size(self) -> int:
         """The envelope's size in bytes, encoded as UTF-8 JSON."""
-        return len(self.json_line().encode())
+        if self._size < 0:
+            self._size = len(self._line.encode()) if self._line else json_size(self.envelope())
+        return self._size
 
 
 def runtime_version_arn(config: FunctionConfig) -> str | None:
@@ -311,7 +325,9 @@ class Bridge:
         request_id = self._request = data["request_id"]
         if self.text or self.platform:
             tracing = self._tracing = Tracing(data["trace_id"])
-            self._put(event, Start(request_id, data["version"], tracing))
+            record = Start(request_id, data["version"], tracing)
+            built = _start_event(event.wall, record) if self.platform else None
+            self._emit(Entry(event.time, event.wall, record, built=built))
 
     def _runtime_done(self, event: LifecycleEvent) -> None:
         data = event.data
@@ -319,19 +335,8 @@ class Bridge:
         started = request_id == self._request
         entries = []
         if self.platform:
-            status, error_type = _outcome(data["status"], data["error_type"])
-            duration_ms = data["duration_ms"]
-            produced = data["produced_bytes"]
-            record = RuntimeDone(
-                request_id,
-                status,
-                error_type,
-                duration_ms,
-                produced,
-                () if produced is None else _runtime_spans(event.wall, duration_ms),
-                self._tracing if started else None,
-            )
-            entries.append(Entry(event.time, event.wall, record))
+            built = _runtime_done_event(event, self._tracing if started else None)
+            entries.append(Entry(event.time, event.wall, None, built=built))
         notice = self._legacy_notice(event, request_id) if self.text else None
         if notice is not None:
             entries.append(Entry(event.time, event.wall, notice))
@@ -369,8 +374,10 @@ class Bridge:
             self._start_late(event, request_id)
         if self.text:
             self._put(event, End(request_id))
-        report, text = self._reports(event, tracing)
-        self._put(event, report, text)
+        xray = tracing if tracing is not None and sampled(tracing) else None
+        text = _report(event.data, (), xray) if self.text else None
+        built = _report_event(event, tracing) if self.platform else None
+        self._emit(Entry(event.time, event.wall, text, built=built))
 
     def _start_late(self, event: LifecycleEvent, request_id: str) -> None:
         """START for an invocation that ended before its Invoke phase began (a failed suppressed
@@ -381,34 +388,91 @@ class Bridge:
         for entry in deferred:
             self._emit(entry)
 
-    def _reports(self, event: LifecycleEvent, tracing: Tracing | None) -> tuple[Report, Report]:
-        """The report as telemetry carries it (spans, tracing), and as a ``REPORT`` line shows
-        it (an ``XRAY`` part only when the trace was sampled)."""
-        xray = tracing if tracing is not None and sampled(tracing) else None
-        if not self.platform:
-            text = _report(event.data, (), xray)
-            return text, text
-        report = _report(event.data, _report_spans(event), tracing)
-        if xray is tracing or not self.text:
-            return report, report
-        return report, _report(event.data, (), xray)
+
+# --- the invoke path's telemetry events, built directly --------------------------------------
+# An invocation writes three events; building them through records, datetimes and compaction
+# cost more than the invocation itself. These functions build the same objects (the records'
+# to_record() with the same fields left out; tests/test_sinks_fastpath.py proves the two equal
+# and every event is validated against its JSON Schema) from the engine's numbers.
 
 
-def _runtime_spans(wall: float, duration_ms: float) -> tuple[Span, ...]:
-    answered = _at(wall)
-    return (
-        Span("responseLatency", _at(wall - duration_ms / 1000), duration_ms),
-        Span("responseDuration", answered, 0.0),
-        Span("runtimeOverhead", answered, 0.0),
-    )
+def _tracing_object(tracing: Tracing) -> dict[str, Any]:
+    if tracing.span_id is None:
+        return {"type": tracing.type, "value": tracing.value}
+    return {"spanId": tracing.span_id, "type": tracing.type, "value": tracing.value}
 
 
-def _report_spans(event: LifecycleEvent) -> tuple[Span, ...]:
+def _start_event(wall: float, record: Start) -> dict[str, Any]:
+    body: dict[str, Any] = {"requestId": record.request_id}
+    if record.version is not None:
+        body["version"] = record.version
+    if record.tracing is not None:
+        body["tracing"] = _tracing_object(record.tracing)
+    return {"time": format_wall(wall), "type": Start.TYPE, "record": body}
+
+
+def _runtime_done_event(event: LifecycleEvent, tracing: Tracing | None) -> dict[str, Any]:
+    """``platform.runtimeDone``; its spans only when the runtime itself answered."""
     data = event.data
-    if data["response_latency_ms"] is None:
-        return ()  # the invocation never reached the runtime
-    overhead_ms = data["extension_overhead_ms"]
-    return (Span("extensionOverhead", _at(event.wall - overhead_ms / 1000), overhead_ms),)
+    status, error_type = _outcome(data["status"], data["error_type"])
+    duration_ms = data["duration_ms"]
+    produced = data["produced_bytes"]
+    body: dict[str, Any] = {"requestId": data["request_id"], "status": status}
+    if error_type is not None:
+        body["errorType"] = error_type
+    metrics: dict[str, Any] = {"durationMs": duration_ms}
+    if produced is not None:
+        metrics["producedBytes"] = produced
+    body["metrics"] = metrics
+    wall = event.wall
+    if produced is not None:
+        answered = format_wall(wall)
+        body["spans"] = [
+            {
+                "name": "responseLatency",
+                "start": format_wall(wall - duration_ms / 1000),
+                "durationMs": duration_ms,
+            },
+            {"name": "responseDuration", "start": answered, "durationMs": 0.0},
+            {"name": "runtimeOverhead", "start": answered, "durationMs": 0.0},
+        ]
+    if tracing is not None:
+        body["tracing"] = _tracing_object(tracing)
+    return {"time": format_wall(wall), "type": RuntimeDone.TYPE, "record": body}
+
+
+def _report_event(event: LifecycleEvent, tracing: Tracing | None) -> dict[str, Any]:
+    """``platform.report`` with its ``extensionOverhead`` span (when the runtime was reached)."""
+    data = event.data
+    status, error_type = _outcome(data["status"], data["error_type"])
+    body: dict[str, Any] = {"requestId": data["request_id"], "status": status}
+    if error_type is not None:
+        body["errorType"] = error_type
+    metrics: dict[str, Any] = {
+        "durationMs": data["duration_ms"],
+        "billedDurationMs": data["billed_duration_ms"],
+        "memorySizeMB": data["memory_size_mb"],
+    }
+    for key, name in _OPTIONAL_REPORT_METRICS:
+        value = data[key]
+        if value is not None:
+            metrics[name] = value
+    body["metrics"] = metrics
+    wall = event.wall
+    if data["response_latency_ms"] is not None:
+        overhead_ms = data["extension_overhead_ms"]
+        start = format_wall(wall - overhead_ms / 1000)
+        body["spans"] = [{"name": "extensionOverhead", "start": start, "durationMs": overhead_ms}]
+    if tracing is not None:
+        body["tracing"] = _tracing_object(tracing)
+    return {"time": format_wall(wall), "type": Report.TYPE, "record": body}
+
+
+_OPTIONAL_REPORT_METRICS = (
+    ("max_memory_used_mb", "maxMemoryUsedMB"),
+    ("init_duration_ms", "initDurationMs"),
+    ("restore_duration_ms", "restoreDurationMs"),
+)
 
 
 def _report(data: dict[str, Any], spans: tuple[Span, ...], tracing: Tracing | None) -> Report:
