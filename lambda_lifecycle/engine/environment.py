@@ -759,7 +759,7 @@ class Environment:
         if inv.done is not None:
             inv.done.set()
         if self._hub.listening:
-            self._emit("invoke_end", **inv.report_fields())
+            self._publish("invoke_end", inv.report_fields())
 
     # ----------------------------------------------------------------- failure and reset --
     _failure_status: InvokeStatus = "error"
@@ -932,10 +932,14 @@ class Environment:
             )
 
     def _emit(self, event_type: str, /, **data: Any) -> None:
+        self._publish(event_type, data)
+
+    def _publish(self, event_type: str, data: dict[str, Any]) -> None:
         hub = self._hub
         if hub.wants(event_type):
-            now = self.clock.now()
-            hub.publish(LifecycleEvent(event_type, self.id, now, self.clock.wall(now), data))
+            clock = self.clock
+            now = clock.now()
+            hub.publish(LifecycleEvent(event_type, self.id, now, clock.wall(now), data))
 
     def _runtime_done(self, inv: Invocation, now: float, produced: int | None) -> None:
         started = inv.started if inv.started is not None else now
