@@ -4,7 +4,8 @@ A small in-process function (a runtime that counts its invocations in a module g
 external extension subscribed to INVOKE and SHUTDOWN go through a cold start, a warm invoke, a
 timeout that resets the environment, the suppressed init of the next invoke, and a spin-down.
 Every transition of the spec's machine is printed as it happens, with the spec row that allowed
-it, followed by what the caller and the extension received. It runs in real time, in about two
+it, then the CloudWatch lines Lambda would write (``|``), then what the caller and the extension
+received. It runs in real time, in about two
 seconds with the default one-second timeout.
 """
 
@@ -22,6 +23,7 @@ from ..engine.clients import ExtensionClient, RuntimeClient
 from ..engine.environment import Environment
 from ..engine.inprocess import InProcessExtension, InProcessRuntime
 from ..engine.observe import LifecycleEvent
+from ..sinks import attach_log_sink
 
 
 def configure_demo(parser: argparse.ArgumentParser) -> None:
@@ -61,10 +63,16 @@ async def tour(function_timeout: float, out: TextIO) -> None:
             if event["eventType"] == "SHUTDOWN":
                 return
 
-    config = FunctionConfig(function_name="demo", timeout=max(1.0, function_timeout))
+    config = FunctionConfig(
+        function_name="demo",
+        timeout=max(1.0, function_timeout),
+        runtime_version="python:3.13.v14",
+    )
     env = Environment(
         InProcessRuntime(runtime), [InProcessExtension(extension, "telemetry-ext")], config
     )
+    log_lines: list[str] = []
+    attach_log_sink(env, log_lines.append)  # the CloudWatch lines, as Lambda writes them
     async with env:
         subscription = env.subscribe()
         start = env.clock.now()
@@ -79,6 +87,7 @@ async def tour(function_timeout: float, out: TextIO) -> None:
             result = await env.invoke(payload)
             report = await result.report()
             _print_transitions(subscription.drain(), start, out)
+            _print_log(log_lines, out)
             print(f"   caller got {result.body.decode()}", file=out)
             extra = (
                 f", Init Duration {report.init_duration_ms:.2f} ms"
@@ -93,11 +102,19 @@ async def tour(function_timeout: float, out: TextIO) -> None:
         print("\n== spin-down", file=out)
         await env.shutdown()
         _print_transitions(subscription.drain(), start, out)
+        _print_log(log_lines, out)
         subscription.close()
     print("\nthe extension received:", file=out)
     for event in received:
         detail = event.get("shutdownReason") or event.get("requestId")
         print(f"   {event['eventType']:<9} {detail}", file=out)
+
+
+def _print_log(lines: list[str], out: TextIO) -> None:
+    for line in lines:
+        for part in line.split("\n"):
+            print(f"   | {part.expandtabs(2)}", file=out)
+    lines.clear()
 
 
 def _print_transitions(events: list[LifecycleEvent], start: float, out: TextIO) -> None:
