@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import anyio
 import pytest
+
+from lambda_lifecycle import Environment, InProcessRuntime
 
 from lambda_lifecycle.specs import load_spec
 from lambda_lifecycle.tools.diagram import to_mermaid
@@ -42,8 +45,30 @@ def test_ci_runs_the_readme_test_command_verbatim() -> None:
 
 
 def test_readme_embedding_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
-    (block,) = re.findall(r"```python\n(.*?)```", README, re.DOTALL)
+    block = re.findall(r"```python\n(.*?)```", README, re.DOTALL)[0]
     exec(compile(block, "README.md", "exec"), {"__name__": "readme_example"})
     out = capsys.readouterr().out
     assert "{'count': 1}" in out
     assert "['init', 'init-complete-invoke', 'invoke-complete']" in out
+
+
+def test_readme_logs_and_telemetry_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    block = re.findall(r"```python\n(.*?)```", README, re.DOTALL)[1]
+    scope: dict[str, object] = {}
+    exec(compile(block, "README.md", "exec"), scope)
+
+    async def runtime(client: object) -> None:
+        while True:
+            event = await client.next()  # type: ignore[attr-defined]
+            client.respond(event.request_id, b"{}")  # type: ignore[attr-defined]
+
+    async def main() -> None:
+        async with Environment(InProcessRuntime(runtime)) as env:
+            await scope["observe"](env)  # type: ignore[operator]
+
+    anyio.run(main)
+    out = capsys.readouterr().out
+    assert out.startswith("INIT_START\n")  # no runtime version configured: no version fields
+    assert "START RequestId:" in out
+    assert "REPORT RequestId:" in out
+    assert "telemetry events" in out
