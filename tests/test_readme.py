@@ -9,7 +9,6 @@ import anyio
 import pytest
 
 from lambda_lifecycle import Environment, InProcessRuntime
-
 from lambda_lifecycle.specs import load_spec
 from lambda_lifecycle.tools.diagram import to_mermaid
 
