@@ -207,3 +207,9 @@ def test_structural_checks_find_unreachable_and_trap_states() -> None:
     problems = structural_problems(parse_spec(data))
     assert "state 'Restore' cannot be reached from 'Uninitialized'" in problems
     assert "state 'Reset' is a trap: no transition leaves it" in problems
+
+
+def test_every_assumed_row_says_why(spec: Spec) -> None:
+    for row in spec.transitions:
+        if row.basis == "assumed":
+            assert row.note, f"assumed row {row.id} needs a note saying what is assumed and why"
