@@ -33,6 +33,7 @@ from ..specs import load_spec, spec_text
 from .demo import configure_demo, run_demo
 from .diagram import to_dot, to_mermaid, to_svg
 from .docgen import DOC_PATH, render_lifecycle_doc
+from .serve import configure_invoke, configure_serve, run_invoke, run_serve
 
 PROG = "lambda-lifecycle"
 EXIT_OK = 0
@@ -205,6 +206,16 @@ register(Command("docs", "generate or check docs/lifecycle.md", configure_docs, 
 register(
     Command("spec", "summarise the lifecycle spec, or print its JSON", configure_spec, run_spec)
 )
+register(
+    Command(
+        "serve",
+        "serve a function locally: the Runtime, Extensions and Telemetry APIs and an invoke "
+        "endpoint",
+        configure_serve,
+        run_serve,
+    )
+)
+register(Command("invoke", "invoke a function served by `serve`", configure_invoke, run_invoke))
 
 
 # --- main ------------------------------------------------------------------------------------

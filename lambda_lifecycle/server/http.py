@@ -1,0 +1,269 @@
+"""The thin HTTP layer under the emulator's APIs: ASGI helpers and a uvicorn listener.
+
+The APIs are raw ASGI applications (no framework): the request path of an invocation crosses
+this layer four times (the caller's invoke, the runtime's ``next``, its ``response``, its next
+``next``), and every framework layer, middleware or extra copy of a body costs throughput
+directly. So the helpers here do the least that is correct: one scan of the header list per
+lookup, one join of the body chunks, a ``content-length`` on every response, JSON error bodies
+``{"errorMessage", "errorType"}`` as AWS's APIs answer them.
+
+:class:`Listener` serves one ASGI app on an already bound socket with uvicorn's ``httptools``
+protocol (``h11`` when asked), *without* uvicorn's ``Server`` loop: the emulator owns the event
+loop, the signals and the order of shutdown. It configures nothing globally (no logging setup,
+no signal handlers), adds no ``server`` or ``date`` header and no proxy-headers middleware.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from typing import Any
+
+import uvicorn
+from uvicorn.server import ServerState
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+Headers = list[tuple[bytes, bytes]]
+
+JSON = b"application/json"
+ACCEPTED = b'{"status":"OK"}'
+
+
+class Disconnected(Exception):
+    """The client went away before its request body arrived."""
+
+
+def header(scope: Scope, name: bytes) -> bytes | None:
+    """The value of request header ``name`` (lower case), or None."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return value  # type: ignore[no-any-return]
+    return None
+
+
+async def read_body(receive: Receive) -> bytes:
+    """The whole request body."""
+    message = await receive()
+    if message["type"] == "http.disconnect":
+        raise Disconnected
+    body: bytes = message.get("body", b"")
+    if not message.get("more_body", False):
+        return body
+    chunks = [body]
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise Disconnected
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def respond(
+    send: Send,
+    status: int,
+    body: bytes = b"",
+    content_type: bytes = JSON,
+    headers: Iterable[tuple[bytes, bytes]] = (),
+) -> None:
+    """Send a complete response with a ``content-length``."""
+    response_headers = [
+        (b"content-type", content_type),
+        (b"content-length", b"%d" % len(body)),
+        *headers,
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": response_headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def json_bytes(value: Any) -> bytes:
+    """``value`` as compact JSON."""
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+async def respond_json(
+    send: Send, status: int, value: Any, headers: Iterable[tuple[bytes, bytes]] = ()
+) -> None:
+    """Send ``value`` as a JSON response."""
+    await respond(send, status, json_bytes(value), JSON, headers)
+
+
+async def respond_error(send: Send, status: int, error_type: str, message: str) -> None:
+    """Send an API error: ``{"errorMessage": ..., "errorType": ...}``, always JSON."""
+    await respond_json(send, status, {"errorMessage": message, "errorType": error_type})
+
+
+def bind(address: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``address:port`` (port 0: an ephemeral port).
+
+    Raises :class:`OSError` with a message naming the address when it is taken.
+    """
+    try:
+        infos = socket.getaddrinfo(address, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise OSError(f"cannot resolve the address {address!r}: {exc.strerror}") from exc
+    family, _, _, _, sockaddr = infos[0]
+    # IPPROTO_TCP explicitly: asyncio turns Nagle's algorithm off (TCP_NODELAY) only on sockets
+    # whose protocol says TCP, and with Nagle on, a response written as headers then body waits
+    # for the peer's delayed ACK: 40 ms per request.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind(sockaddr)
+        sock.listen(1024)
+    except OSError as exc:
+        sock.close()
+        reason = exc.strerror or str(exc)
+        error = OSError(f"cannot listen on {address}:{port}: {reason}")
+        error.errno = exc.errno
+        raise error from exc
+    sock.setblocking(False)
+    return sock
+
+
+def bound_address(sock: socket.socket) -> tuple[str, int]:
+    """The host and port a bound socket listens on."""
+    host, port = sock.getsockname()[:2]
+    return str(host), int(port)
+
+
+def split_address(text: str, default_port: int) -> tuple[str, int]:
+    """``host:port`` (or ``host``, or ``:port``, or ``[v6]:port``) as a pair."""
+    host, sep, port = text.rpartition(":")
+    if not sep or "]" in port:
+        host, port = text, ""
+    host = host.strip("[]") or "127.0.0.1"
+    if not port:
+        return host, default_port
+    if not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"{text!r} is not an address of the form HOST:PORT")
+    return host, int(port)
+
+
+_COALESCE_LIMIT = 65536  # larger writes are not worth a copy to save a send
+
+
+class _CoalescingTransport:
+    """A transport that sends a response's head and body in one ``send``.
+
+    uvicorn writes a response as two writes, the head and then the body; on a local socket
+    each ``send`` costs tens of microseconds of kernel work (the peer's receive path and its
+    wake-up run in the sender's system call), and an invocation takes three small responses.
+    So a head is held back until the body's write, which sends both (a body over 64 KiB goes
+    in its own ``send``: copying it would cost more than the call it saves). A head whose body
+    does not follow in the same turn of the event loop goes out alone at the end of the turn.
+    """
+
+    __slots__ = ("_held", "_loop", "_real")
+
+    def __init__(self, real: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._real = real
+        self._loop = loop
+        self._held: bytes | None = None
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        held = self._held
+        if held is not None:
+            self._held = None
+            if len(held) + len(data) <= _COALESCE_LIMIT:
+                self._real.write(held + data)
+                return
+            self._real.write(held)
+        elif data[:5] == b"HTTP/" and data[-4:] == b"\r\n\r\n":  # a response head
+            self._held = bytes(data)
+            self._loop.call_soon(self._flush)
+            return
+        self._real.write(data)
+
+    def _flush(self) -> None:
+        held, self._held = self._held, None
+        if held is not None and not self._real.is_closing():
+            self._real.write(held)
+
+    def close(self) -> None:
+        self._flush()
+        self._real.close()
+
+    def abort(self) -> None:
+        self._held = None
+        self._real.abort()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+def _coalescing(protocol_class: Any) -> Any:
+    """``protocol_class`` writing through a :class:`_CoalescingTransport`."""
+
+    class CoalescingProtocol(protocol_class):  # type: ignore[misc]
+        def connection_made(self, transport: asyncio.Transport) -> None:
+            wrapped = _CoalescingTransport(transport, asyncio.get_running_loop())
+            super().connection_made(wrapped)
+
+    return CoalescingProtocol
+
+
+class Listener:
+    """One ASGI app served by uvicorn's HTTP protocol on a bound socket."""
+
+    def __init__(self, app: ASGIApp, sock: socket.socket, *, http: str = "httptools") -> None:
+        self.app = app
+        self.sock = sock
+        config = uvicorn.Config(
+            app,
+            http=http,
+            lifespan="off",
+            log_config=None,
+            access_log=False,
+            proxy_headers=False,
+            server_header=False,
+            date_header=False,
+            timeout_keep_alive=600,
+        )
+        config.load()
+        self._config = config
+        self._protocol_class = _coalescing(config.http_protocol_class)
+        self._state = ServerState()
+        self._server: asyncio.Server | None = None
+
+    def _protocol(self) -> asyncio.Protocol:
+        factory: Any = self._protocol_class
+        protocol: asyncio.Protocol = factory(
+            config=self._config, server_state=self._state, app_state={}
+        )
+        return protocol
+
+    async def start(self) -> None:
+        """Start accepting connections."""
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(self._protocol, sock=self.sock, backlog=1024)
+
+    def close(self) -> None:
+        """Stop accepting connections and close the idle ones; busy ones close after answering."""
+        if self._server is not None:
+            self._server.close()
+        for connection in list(self._state.connections):
+            connection.shutdown()
+
+    async def wait_closed(self, grace: float = 1.0) -> None:
+        """Wait (at most ``grace`` seconds) for the connections to go away."""
+        if self._server is None:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        # uvicorn's connection set signals nothing when it empties: poll it.
+        while (self._state.connections or self._state.tasks) and loop.time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+        for task in list(self._state.tasks):  # a request still running past the grace period
+            task.cancel()
+        for connection in list(self._state.connections):
+            transport = getattr(connection, "transport", None)
+            if transport is not None:
+                transport.abort()

@@ -1,0 +1,244 @@
+"""The Telemetry API over HTTP: subscriptions from real extensions, batches delivered by HTTP.
+
+``PUT /2022-07-01/telemetry`` from an extension (its ``Lambda-Extension-Identifier``) becomes an
+in-process subscription of :mod:`lambda_lifecycle.sinks.telemetry`, which owns AWS's buffering
+rules (``maxItems``, ``maxBytes``, ``timeoutMs``, Init events held until the subscriber listens).
+This module adds what is particular to real extensions:
+
+- **Validation** of the request as the API validates it: ``schemaVersion`` (``2022-07-01``,
+  ``2022-12-13``, ``2025-01-29``), ``destination`` (``protocol`` ``HTTP`` or ``TCP``, and a
+  ``URI`` with a host and a port), ``types`` and ``buffering``. A bad body is answered 400
+  ``ValidationError`` naming the field. A subscription is accepted during Init only, as on AWS
+  (afterwards: 403 ``Telemetry.SubscriptionClosed``, this project's wording). Success is 200 ``OK``.
+- **Delivery**: each batch (a JSON array of ``{time, type, record}`` events) is POSTed to the
+  destination (``HTTP``), or written as newline-delimited JSON on a TCP connection (``TCP``).
+  ``sandbox.localdomain``, the name extensions use on AWS, means ``127.0.0.1`` here. A failed
+  delivery (no listener, a non-2xx status) is retried with backoff (0.1, 0.2, 0.4, 0.8 s), then
+  the batch is dropped. Delivery is one batch at a time, in order. A subscriber that is frozen
+  between invocations simply receives its batch when it is thawed, as on AWS.
+- **Lifetime**: a subscription lasts as long as the extension's processes. After a Reset the new
+  processes subscribe again; the old subscription is closed when they register.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import anyio
+
+from ..core.errors import APIError
+from ..sinks.telemetry import TelemetrySubscriber, subscribe_telemetry
+
+if TYPE_CHECKING:
+    from ..engine.clients import ExtensionClient
+    from ..engine.environment import Environment
+
+SCHEMA_VERSIONS = ("2022-07-01", "2022-12-13", "2025-01-29")
+PROTOCOLS = ("HTTP", "TCP")
+SANDBOX_HOST = "sandbox.localdomain"
+RETRY_DELAYS = (0.1, 0.2, 0.4, 0.8)
+CLOSE_GRACE = 0.5  # seconds left to deliver what is buffered when the emulator closes
+
+Spawn = Callable[[Callable[[], Coroutine[Any, Any, None]]], None]
+
+
+def _invalid(message: str) -> APIError:
+    return APIError("ValidationError", message, 400)
+
+
+def local_host(host: str) -> str:
+    """The address to reach ``host`` at from here (``sandbox.localdomain`` is this machine)."""
+    return "127.0.0.1" if host.lower() == SANDBOX_HOST else host
+
+
+def parse_destination(value: Any) -> tuple[str, str, int, str]:
+    """``(protocol, host, port, url)`` of a request's ``destination``; ValidationError if bad."""
+    if not isinstance(value, dict):
+        raise _invalid(f"destination must be an object with protocol and URI, got {value!r}")
+    protocol = value.get("protocol")
+    if protocol not in PROTOCOLS:
+        raise _invalid(f"destination.protocol must be HTTP or TCP, got {protocol!r}")
+    uri = value.get("URI")
+    if not isinstance(uri, str) or not uri:
+        raise _invalid(f"destination.URI must be a URI string, got {uri!r}")
+    parts = urlsplit(uri if "://" in uri else f"http://{uri}")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if not parts.hostname or port is None:
+        raise _invalid(f"destination.URI {uri!r} must name a host and a port")
+    host = local_host(parts.hostname)
+    path = parts.path or "/"
+    if parts.query:
+        path = f"{path}?{parts.query}"
+    url = f"http://{host}:{port}{path}"
+    return str(protocol), host, port, url
+
+
+class TelemetryService:
+    """The Telemetry API of one emulated environment (``RuntimeAPI``'s telemetry handler)."""
+
+    def __init__(self, env: Environment, spawn: Spawn) -> None:
+        self.env = env
+        self._spawn = spawn
+        self._subscriptions: dict[ExtensionClient, tuple[TelemetrySubscriber, anyio.Event]] = {}
+        self.delivered_batches = 0
+        self.dropped_batches = 0
+
+    def subscribe(self, extension: ExtensionClient, body: bytes, api: str) -> tuple[int, Any]:
+        """Validate and start a subscription; returns the HTTP status and the body."""
+        del api
+        try:
+            request = json.loads(body)
+        except ValueError as exc:
+            raise _invalid(f"the body is not JSON: {exc}") from None
+        if not isinstance(request, dict):
+            raise _invalid("the body must be a JSON object")
+        version = request.get("schemaVersion")
+        if version not in SCHEMA_VERSIONS:
+            raise _invalid(
+                f"schemaVersion must be one of {', '.join(SCHEMA_VERSIONS)}, got {version!r}"
+            )
+        protocol, host, port, url = parse_destination(request.get("destination"))
+        if "types" not in request:
+            raise _invalid("types is required: a list drawn from platform, function, extension")
+        env = self.env
+        if env.state != "Init" or extension.generation != env.generation:
+            raise APIError(
+                "Telemetry.SubscriptionClosed",
+                "an extension subscribes to the Telemetry API during Init only",
+                403,
+            )
+        self.sweep()
+        previous = self._subscriptions.pop(extension, None)
+        if previous is not None:
+            previous[1].set()
+        deliver = self._http(url) if protocol == "HTTP" else self._tcp(host, port)
+        subscriber = subscribe_telemetry(
+            env,
+            request["types"],
+            request.get("buffering"),
+            deliver=deliver.send,
+            name=extension.name,
+        )
+        done = anyio.Event()
+        self._subscriptions[extension] = (subscriber, done)
+        self._spawn(lambda: self._listen(subscriber, deliver, done))
+        return 200, b"OK"
+
+    def sweep(self) -> None:
+        """End the subscriptions of processes a Reset tore down."""
+        generation = self.env.generation
+        for client in [c for c in self._subscriptions if c.generation != generation]:
+            self._subscriptions.pop(client)[1].set()
+
+    def close(self) -> None:
+        """End every subscription (the emulator is closing)."""
+        for _, done in self._subscriptions.values():
+            done.set()
+        self._subscriptions.clear()
+
+    async def _listen(
+        self, subscriber: TelemetrySubscriber, deliver: _Delivery, done: anyio.Event
+    ) -> None:
+        try:
+            with anyio.CancelScope() as scope:
+                async with subscriber:
+                    await done.wait()
+                    # Leaving delivers what is buffered; the extension may be gone: bound it.
+                    scope.deadline = anyio.current_time() + CLOSE_GRACE
+        finally:
+            self.delivered_batches += deliver.delivered
+            self.dropped_batches += deliver.dropped
+            with anyio.CancelScope(shield=True):
+                await deliver.aclose()
+
+    def _http(self, url: str) -> _Delivery:
+        return _HTTPDelivery(url)
+
+    def _tcp(self, host: str, port: int) -> _Delivery:
+        return _TCPDelivery(host, port)
+
+
+class _Delivery:
+    """One subscription's destination: sends batches with retries and backoff."""
+
+    delivered = 0
+    dropped = 0
+
+    async def send(self, batch: list[dict[str, Any]]) -> None:
+        """Deliver ``batch``, retrying with backoff; drop it when every try failed."""
+        body = json.dumps(batch, separators=(",", ":")).encode()
+        for delay in (*RETRY_DELAYS, None):
+            try:
+                if await self._send_once(body, batch):
+                    self.delivered += 1
+                    return
+            except Exception as exc:
+                if not isinstance(exc, (OSError, anyio.BrokenResourceError, *self._errors())):
+                    raise
+                await self._reset()
+            if delay is None:
+                break
+            await anyio.sleep(delay)
+        self.dropped += 1
+
+    async def _send_once(self, body: bytes, batch: list[dict[str, Any]]) -> bool:
+        raise NotImplementedError
+
+    def _errors(self) -> tuple[type[Exception], ...]:
+        """The errors of a failed try, besides :class:`OSError`."""
+        return ()
+
+    async def _reset(self) -> None:
+        """Forget a broken connection."""
+
+    async def aclose(self) -> None:
+        """Release the connection."""
+
+
+class _HTTPDelivery(_Delivery):
+    def __init__(self, url: str) -> None:
+        import httpx  # noqa: PLC0415 (20 ms of imports, paid only by telemetry subscribers)
+
+        self.url = url
+        self._httpx = httpx
+        self._client = httpx.AsyncClient(timeout=httpx.Timeout(None, connect=2.0))
+
+    def _errors(self) -> tuple[type[Exception], ...]:
+        return (self._httpx.HTTPError,)
+
+    async def _send_once(self, body: bytes, batch: list[dict[str, Any]]) -> bool:
+        response = await self._client.post(
+            self.url, content=body, headers={"content-type": "application/json"}
+        )
+        return response.is_success
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+class _TCPDelivery(_Delivery):
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
+        self.port = port
+        self._stream: anyio.abc.SocketStream | None = None
+
+    async def _send_once(self, body: bytes, batch: list[dict[str, Any]]) -> bool:
+        if self._stream is None:
+            self._stream = await anyio.connect_tcp(self.host, self.port)
+        lines = b"".join(json.dumps(e, separators=(",", ":")).encode() + b"\n" for e in batch)
+        await self._stream.send(lines)
+        return True
+
+    async def _reset(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            await stream.aclose()
+
+    async def aclose(self) -> None:
+        await self._reset()
