@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from lambda_lifecycle.tools.cli import main
+from lambda_lifecycle.tools.serve import invocation_url
 from tests.fixtures.helpers import FIXTURES, PYTHON, alive, children_of
 
 pytestmark = pytest.mark.processes
@@ -284,3 +285,14 @@ def test_invoke_reads_the_event_from_stdin() -> None:
         code, _, _ = stop(process)
     assert (answer.returncode, code) == (0, 0)
     assert json.loads(answer.stdout) == {"from": "stdin"}
+
+
+def test_invoke_accepts_a_bare_base_url() -> None:
+    assert invocation_url("http://localhost:8080") == (
+        "http://localhost:8080/2015-03-31/functions/function/invocations"
+    )
+    assert invocation_url("http://localhost:8080/") == (
+        "http://localhost:8080/2015-03-31/functions/function/invocations"
+    )
+    custom = "http://h:1/2015-03-31/functions/orders/invocations"
+    assert invocation_url(custom) == custom

@@ -35,6 +35,7 @@ import re
 import shutil
 import signal
 import sys
+import urllib.parse
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,7 +51,8 @@ if TYPE_CHECKING:
 
 DEFAULT_PORT = 8080
 DEFAULT_RUNTIME_API = "127.0.0.1:9001"
-DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}/2015-03-31/functions/function/invocations"
+INVOKE_PATH = "/2015-03-31/functions/function/invocations"
+DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}{INVOKE_PATH}"
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_INTERRUPTED = 130
@@ -156,6 +158,11 @@ def configure_serve(parser: argparse.ArgumentParser) -> None:
         "(Init at once)",
     )
     parser.add_argument(
+        "--runtime-version",
+        help="the Runtime Version of INIT_START (default: python:<this Python's X.Y> with "
+        "--handler, none for a bootstrap)",
+    )
+    parser.add_argument(
         "--log-format",
         choices=("text", "json"),
         default="text",
@@ -258,6 +265,7 @@ def run_serve(args: argparse.Namespace) -> int:
         memory_mb=int(args.memory),
         initialization_type=args.initialization_type,
         handler=handler or FunctionConfig().handler,
+        runtime_version=args.runtime_version or _python_runtime_version(handler),
     )
     extensions: list[ProcessExtension] = []
     if args.extensions_dir is not None:
@@ -366,6 +374,22 @@ async def _serve(emulator: Emulator) -> int:
 # --- invoke ------------------------------------------------------------------------------------
 
 
+def _python_runtime_version(handler: str | None) -> str | None:
+    """``python:<major>.<minor>`` for the ``--handler`` shortcut (awslambdaric on this Python),
+    as ``INIT_START`` names a managed runtime; None for a custom bootstrap."""
+    if handler is None:
+        return None
+    return f"python:{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def invocation_url(url: str) -> str:
+    """``url`` as an invoke endpoint: a bare ``http://host:port`` gets the AWS emulator's path."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.path in ("", "/"):
+        return urllib.parse.urlunsplit(parts._replace(path=INVOKE_PATH))
+    return url
+
+
 def configure_invoke(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``invoke``."""
     parser.add_argument(
@@ -376,7 +400,9 @@ def configure_invoke(parser: argparse.ArgumentParser) -> None:
         help="the event (default {}); - reads it from stdin",
     )
     parser.add_argument(
-        "--url", default=DEFAULT_URL, help=f"the invoke endpoint (default {DEFAULT_URL})"
+        "--url",
+        default=DEFAULT_URL,
+        help=f"the invoke endpoint, or just http://host:port (default {DEFAULT_URL})",
     )
     parser.add_argument("--trace-id", help="an X-Amzn-Trace-Id header for the invocation")
     parser.add_argument(
@@ -401,9 +427,13 @@ def run_invoke(args: argparse.Namespace) -> int:
     if args.trace_id:
         headers["X-Amzn-Trace-Id"] = args.trace_id
     try:
-        response = httpx.post(args.url, content=payload, headers=headers, timeout=args.timeout)
+        response = httpx.post(
+            invocation_url(args.url), content=payload, headers=headers, timeout=args.timeout
+        )
     except httpx.HTTPError as exc:
-        raise OSError(f"cannot invoke {args.url}: {exc or type(exc).__name__}") from None
+        raise OSError(
+            f"cannot invoke {invocation_url(args.url)}: {exc or type(exc).__name__}"
+        ) from None
     body = response.content
     sys.stdout.flush()
     sys.stdout.buffer.write(body if body.endswith(b"\n") else body + b"\n")
