@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import signal
 import stat
@@ -497,3 +498,15 @@ async def test_snapstart_restore_with_awslambdaric(tmp_path: Path) -> None:
     assert types.count("restore_start") == 1 and types.count("restore_end") == 1
     assert first.headers["x-amz-executed-version"] == "7"
     assert children_of(os.getpid()) == []
+
+
+async def test_max_memory_used_is_measured_for_real_processes(tmp_path: Path) -> None:
+    log: list[str] = []
+    async with serving(tmp_path, extensions=("recorder",), log=log) as served:
+        await served.invoke({})
+    reports = [line for line in log if line.startswith("REPORT")]
+    assert len(reports) == 1
+    match = re.search(r"Max Memory Used: (\d+) MB", reports[0])
+    assert match, reports[0]
+    # a Python runtime and a Python extension each hold at least a few MB resident
+    assert 10 <= int(match.group(1)) <= 1024

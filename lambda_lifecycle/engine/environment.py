@@ -153,6 +153,7 @@ class Environment:
         self._hub = EventHub()
         self._procs: list[_Proc] = []
         self._freezable = False  # freezing is on and some process can really be frozen
+        self._measurable = False  # some process reports its memory (real processes)
         self._runtime_client: RuntimeClient | None = None
         self._ext_clients: dict[str, ExtensionClient] = {}
         self._clients_by_name: dict[str, ExtensionClient] = {}
@@ -755,6 +756,8 @@ class Environment:
         inv.init_ms, self._pending_init_ms = self._pending_init_ms, None
         inv.restore_ms, self._pending_restore_ms = self._pending_restore_ms, None
         inv.memory_size_mb = self.config.memory_mb
+        if self._measurable:
+            inv.max_memory_used_mb = self._max_memory_used_mb()
         inv.ended = end
         if inv.done is not None:
             inv.done.set()
@@ -870,7 +873,7 @@ class Environment:
         proc = _Proc("runtime", self.runtime.name, client, self.generation)
         self._procs.append(proc)
         proc.process = await self.runtime.start(client, self._context("runtime", proc))
-        self._freezable = self._freezable or (self.freeze and proc.process.freezable)
+        self._note_started(proc.process)
 
     async def _start_extension(self, ext: ExtensionParticipant) -> ExtensionClient:
         client = ExtensionClient(self, self.generation, ext.name, ext.kind)
@@ -878,7 +881,7 @@ class Environment:
         proc = _Proc(ext.kind, ext.name, client, self.generation)
         self._procs.append(proc)
         proc.process = await ext.start(client, self._context(ext.kind, proc))
-        self._freezable = self._freezable or (self.freeze and proc.process.freezable)
+        self._note_started(proc.process)
         return client
 
     def _on_exit(self, proc: _Proc, status: ExitStatus) -> None:
@@ -897,6 +900,17 @@ class Environment:
             self._fail(
                 "extension_crash", extension_crashed(rid, proc.name, status.describe()), "error"
             )
+
+    def _note_started(self, process: Process) -> None:
+        self._freezable = self._freezable or (self.freeze and process.freezable)
+        self._measurable = self._measurable or process.peak_memory_kib() is not None
+
+    def _max_memory_used_mb(self) -> int | None:
+        """Max Memory Used: the environment's processes' peak resident memory, in MB (rounded
+        up), as a sum of each one's peak; None when none could be measured."""
+        peaks = [p.process.peak_memory_kib() for p in self._procs if p.process and not p.exited]
+        known = [kib for kib in peaks if kib is not None]
+        return -(-sum(known) // 1024) if known else None
 
     def _freeze_all(self) -> None:
         if self._freezable:

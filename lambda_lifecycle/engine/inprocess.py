@@ -77,6 +77,10 @@ class InProcessProcess:
     def thaw(self) -> None:
         """Nothing to resume."""
 
+    def peak_memory_kib(self) -> int | None:
+        """Not measurable: the task shares the host process's memory."""
+        return None
+
 
 def _exit_code(code: object) -> int:
     if code is None:

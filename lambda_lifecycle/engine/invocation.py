@@ -47,7 +47,8 @@ class InvokeReport:
 
     ``duration_ms`` runs from the start of the Invoke phase (or of the suppressed init that
     preceded it) to its end, extensions included. ``init_duration_ms`` is set only on the first
-    invocation of an environment after an on-demand Init phase. ``max_memory_used_mb`` is None
+    invocation of an environment after an on-demand Init phase. ``max_memory_used_mb`` is the
+    sum of the peak resident memory of the environment's processes, rounded up to a MB; None
     when nothing measured it (in-process participants share the host process).
     """
 
@@ -127,6 +128,7 @@ class Invocation:
     init_ms: float | None = None
     restore_ms: float | None = None
     memory_size_mb: int = 0
+    max_memory_used_mb: int | None = None
 
     def make_report(self) -> InvokeReport:
         """The figures of the finished invocation (built on demand: most callers never ask)."""
@@ -148,7 +150,7 @@ class Invocation:
             "duration_ms": duration_ms,
             "billed_duration_ms": billed_duration_ms(duration_ms, self.init_ms),
             "memory_size_mb": self.memory_size_mb,
-            "max_memory_used_mb": None,
+            "max_memory_used_mb": self.max_memory_used_mb,
             "init_duration_ms": self.init_ms,
             "restore_duration_ms": self.restore_ms,
             "response_latency_ms": (answered - started) * 1000 if self.delivered else None,

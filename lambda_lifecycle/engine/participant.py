@@ -77,6 +77,10 @@ class Process(Protocol):
     def thaw(self) -> None:
         """SIGCONT: resume it for the next event."""
 
+    def peak_memory_kib(self) -> int | None:
+        """Its peak resident memory so far in KiB, or None when it cannot be measured (an
+        in-process participant shares the host's memory). Max Memory Used sums these."""
+
 
 class RuntimeParticipant(Protocol):
     """The function's runtime: exactly one per environment."""

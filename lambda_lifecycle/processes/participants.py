@@ -54,6 +54,10 @@ class NotStarted:
     def thaw(self) -> None:
         """Nothing to signal."""
 
+    def peak_memory_kib(self) -> int | None:
+        """Nothing ran."""
+        return None
+
 
 def _working_directory(cwd: str | os.PathLike[str] | None, ctx: StartContext) -> str:
     if cwd is not None:

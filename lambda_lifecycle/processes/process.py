@@ -167,6 +167,20 @@ class OSProcess:
         """The program's process id, which is also its process group id."""
         return self._popen.pid
 
+    def peak_memory_kib(self) -> int | None:
+        """The program's peak resident set so far (``VmHWM``), in KiB; None when unreadable
+        (exited, or no ``/proc``). Child processes of the program are not counted."""
+        if self._reaped:
+            return None
+        try:
+            with open(f"/proc/{self._popen.pid}/status", "rb") as status:
+                for line in status:
+                    if line.startswith(b"VmHWM:"):
+                        return int(line.split()[1])
+        except (OSError, ValueError, IndexError):
+            return None
+        return None
+
     # -- signals (to the whole group) -----------------------------------------------------------
     def _signal(self, sig: signal.Signals) -> None:
         if self._reaped:
