@@ -4,8 +4,13 @@ Layers, lowest first (a lower layer never imports a higher one):
 
 - ``lambda_lifecycle.specs``: the formal model as data (``lifecycle.json``).
 - ``lambda_lifecycle.core``: the pure core built from it (machine, deadlines, bookkeeping).
-- ``lambda_lifecycle.engine``: the anyio scheduler that runs environments.
-- ``lambda_lifecycle.tools``: diagrams and the command line.
+- ``lambda_lifecycle.engine``: the anyio scheduler that runs environments, with in-process
+  participants.
+- ``lambda_lifecycle.formats``: CloudWatch lines and telemetry records (pure).
+- ``lambda_lifecycle.sinks``: logs and telemetry from an environment's events.
+- ``lambda_lifecycle.processes``: real processes as participants.
+- ``lambda_lifecycle.server``: the HTTP APIs and the invoke endpoint (the ``server`` extra).
+- ``lambda_lifecycle.tools``: diagrams, the demo and the command line.
 
 The names below are the embedding API; see ``docs/engine.md``.
 """
