@@ -35,8 +35,8 @@ import re
 import shutil
 import signal
 import sys
-import urllib.parse
 import time
+import urllib.parse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
