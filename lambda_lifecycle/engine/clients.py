@@ -177,7 +177,8 @@ class RuntimeClient(_Client):
             env.arrive(RUNTIME)
         elif env.core.state in ("Init", "Restore") and RUNTIME in env.core.owed:
             env.arrive(RUNTIME)
-        # The long poll, inlined (one coroutine per next, not two: this is the invoke path).
+        # The long poll, inlined here and in RuntimeClient.next on purpose: one coroutine per
+        # next, not two, on the invoke path.
         poll = self._poll
         queued = poll._queued
         if not queued:
@@ -351,7 +352,8 @@ class ExtensionClient(_Client):
             env.notify()
         elif ext_id in env.core.owed:
             env.arrive(ext_id)
-        # The long poll, inlined (one coroutine per next, not two: this is the invoke path).
+        # The long poll, inlined here and in RuntimeClient.next on purpose: one coroutine per
+        # next, not two, on the invoke path.
         poll = self._poll
         queued = poll._queued
         if not queued:

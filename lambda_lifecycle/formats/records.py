@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any, ClassVar, Literal, Protocol, TypeVar, cast, get_args
+from typing import Any, ClassVar, Literal, Protocol, Self, TypeVar, cast, get_args
 
 from ..core.config import InitializationType
 from ..core.deadlines import InitPhase
@@ -812,10 +812,10 @@ def _log_content(data: Any) -> str | AppLog:
 
 
 @dataclass(frozen=True, slots=True)
-class FunctionLog:
-    """``function``: a line the function wrote, as text or as a JSON-format :class:`AppLog`."""
+class _OutputLine:
+    """A line of output, as text or as a JSON-format :class:`AppLog` (see the subclasses)."""
 
-    TYPE: ClassVar[str] = "function"
+    TYPE: ClassVar[str]
 
     content: str | AppLog
 
@@ -823,24 +823,22 @@ class FunctionLog:
         return _log_body(self.content)
 
     @classmethod
-    def from_record(cls, data: Any) -> FunctionLog:
+    def from_record(cls, data: Any) -> Self:
         return cls(_log_content(data))
 
 
 @dataclass(frozen=True, slots=True)
-class ExtensionLog:
+class FunctionLog(_OutputLine):
+    """``function``: a line the function wrote, as text or as a JSON-format :class:`AppLog`."""
+
+    TYPE: ClassVar[str] = "function"
+
+
+@dataclass(frozen=True, slots=True)
+class ExtensionLog(_OutputLine):
     """``extension``: a line an extension wrote, as text or as a JSON-format :class:`AppLog`."""
 
     TYPE: ClassVar[str] = "extension"
-
-    content: str | AppLog
-
-    def to_record(self) -> RecordBody:
-        return _log_body(self.content)
-
-    @classmethod
-    def from_record(cls, data: Any) -> ExtensionLog:
-        return cls(_log_content(data))
 
 
 # --- plain-text-only lines --------------------------------------------------------------------
@@ -880,24 +878,26 @@ class LegacyTimeout:
 
 # --- the registry of telemetry types ----------------------------------------------------------
 
+TELEMETRY_RECORDS: tuple[type[Any], ...] = (
+    InitStart,
+    InitRuntimeDone,
+    InitReport,
+    RestoreStart,
+    RestoreRuntimeDone,
+    RestoreReport,
+    Start,
+    RuntimeDone,
+    Report,
+    ExtensionState,
+    TelemetrySubscription,
+    LogsDropped,
+    FunctionLog,
+    ExtensionLog,
+)
+"""Every record class that is a Telemetry API event, one per ``TYPE``."""
+
 _READERS: Mapping[str, Callable[[Any], TelemetryRecord]] = {
-    cls.TYPE: cls.from_record
-    for cls in (
-        InitStart,
-        InitRuntimeDone,
-        InitReport,
-        RestoreStart,
-        RestoreRuntimeDone,
-        RestoreReport,
-        Start,
-        RuntimeDone,
-        Report,
-        ExtensionState,
-        TelemetrySubscription,
-        LogsDropped,
-        FunctionLog,
-        ExtensionLog,
-    )
+    cls.TYPE: cls.from_record for cls in TELEMETRY_RECORDS
 }
 
 TELEMETRY_TYPES: tuple[str, ...] = tuple(_READERS)

@@ -53,16 +53,14 @@ from ..engine.observe import LifecycleEvent
 from ..formats.jsonlog import envelope, json_size, render_json_line
 from ..formats.records import (
     ERROR_STATUSES,
+    TELEMETRY_RECORDS,
     End,
-    ExtensionLog,
     ExtensionState,
-    FunctionLog,
     InitReport,
     InitRuntimeDone,
     InitStart,
     LegacyError,
     LegacyTimeout,
-    LogsDropped,
     Report,
     RestoreReport,
     RestoreRuntimeDone,
@@ -72,7 +70,6 @@ from ..formats.records import (
     Start,
     Status,
     TelemetryRecord,
-    TelemetrySubscription,
     Tracing,
     format_wall,
 )
@@ -106,25 +103,8 @@ TextOnly = End | LegacyError | LegacyTimeout
 Record = TelemetryRecord | TextOnly
 """Anything an :class:`Entry` carries."""
 
-_STREAMS: dict[type[Any], str] = dict.fromkeys(
-    (
-        InitStart,
-        InitRuntimeDone,
-        InitReport,
-        RestoreStart,
-        RestoreRuntimeDone,
-        RestoreReport,
-        Start,
-        RuntimeDone,
-        Report,
-        ExtensionState,
-        TelemetrySubscription,
-        LogsDropped,
-    ),
-    "platform",
-)
-_STREAMS[FunctionLog] = "function"
-_STREAMS[ExtensionLog] = "extension"
+_STREAMS: dict[type[Any], str] = {cls: cls.TYPE.split(".")[0] for cls in TELEMETRY_RECORDS}
+"""The Telemetry API stream of each record class: ``platform``, ``function`` or ``extension``."""
 
 
 class Entry:
