@@ -177,7 +177,7 @@ class RuntimeClient(_Client):
             env.arrive(RUNTIME)
         elif env.core.state in ("Init", "Restore") and RUNTIME in env.core.owed:
             env.arrive(RUNTIME)
-        # The long poll, inlined here and in RuntimeClient.next on purpose: one coroutine per
+        # The long poll, inlined here and in ExtensionClient.next on purpose: one coroutine per
         # next, not two, on the invoke path.
         poll = self._poll
         queued = poll._queued
