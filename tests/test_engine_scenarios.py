@@ -220,7 +220,7 @@ async def test_killed_runtime_reports_the_signal() -> None:
 
     rt = EchoRuntime(handler=killed)
     async with Environment(rt.participant()) as env:
-        procs.append(env._procs)
+        procs.append(env._procs.entries)
         result = await env.invoke({})
     assert result.error is not None
     assert result.error["errorMessage"].endswith("Runtime exited with error: signal: killed")

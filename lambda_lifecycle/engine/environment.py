@@ -67,36 +67,15 @@ from .observe import EventHub, LifecycleEvent, Listener, Subscription
 from .participant import (
     ExitStatus,
     ExtensionParticipant,
-    Process,
     RuntimeParticipant,
     StartContext,
 )
+from .process_table import ProcessTable, Started
 from .waiters import Waiter, waiter_factory
 
 ShutdownReason = Literal["spindown", "timeout", "failure"]
 SHUTDOWN_REASONS = ("spindown", "timeout", "failure")
 Job = Callable[[], Awaitable[None]]
-
-
-class _Proc:
-    """A started participant of the current generation, as the scheduler tracks it."""
-
-    __slots__ = ("client", "exited", "generation", "kind", "name", "process", "status")
-
-    def __init__(
-        self,
-        kind: Literal["runtime", "internal", "external"],
-        name: str,
-        client: RuntimeClient | ExtensionClient,
-        generation: int,
-    ) -> None:
-        self.kind = kind
-        self.name = name
-        self.client = client
-        self.generation = generation
-        self.process: Process | None = None
-        self.exited = False
-        self.status: ExitStatus | None = None
 
 
 class Environment:
@@ -151,9 +130,7 @@ class Environment:
         self._tmp_root = tmp_root
         self.tmp_dir: Path | None = None
         self._hub = EventHub()
-        self._procs: list[_Proc] = []
-        self._freezable = False  # freezing is on and some process can really be frozen
-        self._measurable = False  # some process reports its memory (real processes)
+        self._procs = ProcessTable(freeze)
         self._runtime_client: RuntimeClient | None = None
         self._ext_clients: dict[str, ExtensionClient] = {}
         self._clients_by_name: dict[str, ExtensionClient] = {}
@@ -313,7 +290,7 @@ class Environment:
             # The fast path: a warm environment is thawed and handed the invocation right here,
             # synchronously; the last participant's next ends the phase (see arrive()).
             self._current = inv
-            self._thaw_all()
+            self._procs.thaw_all()
             self._fire("invoke")
             self._begin_invoke(inv, now)
         else:
@@ -549,7 +526,7 @@ class Environment:
             if core.state == "Uninitialized":
                 await self._init("invoke", inv)
             if core.state == "Frozen":
-                self._thaw_all()
+                self._procs.thaw_all()
                 if core.snapshot_waiting:
                     await self._restore(inv)
                 else:
@@ -570,7 +547,7 @@ class Environment:
     async def _shutdown(self, reason: ShutdownReason) -> None:
         core = self.core
         if core.state == "Frozen":
-            self._thaw_all()
+            self._procs.thaw_all()
             self._fire("shutdown")
             await self._terminate(reason)
         elif core.state == "Uninitialized":
@@ -640,7 +617,7 @@ class Environment:
             duration_ms=duration_ms,
         )
         if core.state == "Frozen":
-            self._freeze_all()
+            self._procs.freeze_all()
 
     async def _restore(self, inv: Invocation) -> None:
         core = self.core
@@ -734,7 +711,7 @@ class Environment:
     def _end_invoke(self) -> None:
         """The Invoke phase completed (state Frozen): freeze and close the invocation's books."""
         self._invoke_deadline = math.inf
-        self._freeze_all()
+        self._procs.freeze_all()
         now = self._last_active = self.clock.now()
         inv = self._current
         if inv is not None and inv.ended is None:
@@ -756,8 +733,8 @@ class Environment:
         inv.init_ms, self._pending_init_ms = self._pending_init_ms, None
         inv.restore_ms, self._pending_restore_ms = self._pending_restore_ms, None
         inv.memory_size_mb = self.config.memory_mb
-        if self._measurable:
-            inv.max_memory_used_mb = self._max_memory_used_mb()
+        if self._procs.measurable:
+            inv.max_memory_used_mb = self._procs.max_memory_used_mb()
         inv.ended = end
         if inv.done is not None:
             inv.done.set()
@@ -809,8 +786,6 @@ class Environment:
         clock = self.clock
         internal, external = self.core.counts()
         budget = shutdown_budget(self._deadlines, internal, external)
-        start = clock.now()
-        end = start + budget.total_ms / 1000
         self._emit(
             "shutdown_start",
             reason=reason,
@@ -818,42 +793,22 @@ class Environment:
             runtime_ms=budget.runtime_ms,
             sigterm=budget.sigterm,
         )
-        self._thaw_all()
-        procs = list(self._procs)
-        runtime = next((p for p in procs if p.kind == "runtime"), None)
-        if runtime is not None and not runtime.exited and runtime.process is not None:
-            if budget.sigterm:
-                runtime.process.terminate()
-                with anyio.move_on_at(min(start + budget.runtime_ms / 1000, end)):
-                    await self._until(lambda: runtime.exited)
-            _kill(runtime)
-        for p in procs:
-            if p.kind == "internal":
-                _kill(p)
-        externals = [p for p in procs if p.kind == "external" and not p.exited]
-        event = {
-            "eventType": "SHUTDOWN",
-            "shutdownReason": reason,
-            "deadlineMs": clock.wall_ms(end),
-        }
-        for p in externals:
-            client = p.client
-            assert isinstance(client, ExtensionClient)
-            record = self.core.extensions.get(client.id or "")
-            if record is not None and "SHUTDOWN" in record.events:
-                client.deliver(dict(event))
-            else:
-                _kill(p)
-        with anyio.move_on_at(end):
-            await self._until(lambda: all(_settled(p) for p in externals))
-        for p in procs:
-            _kill(p)
-        await self._until(lambda: all(p.exited for p in procs))
-        self._procs = [p for p in self._procs if not p.exited]
+        await self._procs.stop(
+            reason,
+            budget,
+            now=clock.now,
+            wall_ms=clock.wall_ms,
+            until=self._until,
+            wants_shutdown=self._wants_shutdown,
+        )
+
+    def _wants_shutdown(self, client: ExtensionClient) -> bool:
+        record = self.core.extensions.get(client.id or "")
+        return record is not None and "SHUTDOWN" in record.events
 
     # --------------------------------------------------------------------- participants --
     def _context(
-        self, kind: Literal["runtime", "internal", "external"], proc: _Proc
+        self, kind: Literal["runtime", "internal", "external"], proc: Started
     ) -> StartContext:
         assert self._tg is not None
         assert self.tmp_dir is not None
@@ -870,21 +825,21 @@ class Environment:
     async def _start_runtime(self) -> None:
         client = RuntimeClient(self, self.generation)
         self._runtime_client = client
-        proc = _Proc("runtime", self.runtime.name, client, self.generation)
-        self._procs.append(proc)
+        proc = Started("runtime", self.runtime.name, client, self.generation)
+        self._procs.add(proc)
         proc.process = await self.runtime.start(client, self._context("runtime", proc))
-        self._note_started(proc.process)
+        self._procs.started(proc.process)
 
     async def _start_extension(self, ext: ExtensionParticipant) -> ExtensionClient:
         client = ExtensionClient(self, self.generation, ext.name, ext.kind)
         self._clients_by_name[ext.name] = client
-        proc = _Proc(ext.kind, ext.name, client, self.generation)
-        self._procs.append(proc)
+        proc = Started(ext.kind, ext.name, client, self.generation)
+        self._procs.add(proc)
         proc.process = await ext.start(client, self._context(ext.kind, proc))
-        self._note_started(proc.process)
+        self._procs.started(proc.process)
         return client
 
-    def _on_exit(self, proc: _Proc, status: ExitStatus) -> None:
+    def _on_exit(self, proc: Started, status: ExitStatus) -> None:
         proc.exited = True
         proc.status = status
         self._emit(
@@ -900,29 +855,6 @@ class Environment:
             self._fail(
                 "extension_crash", extension_crashed(rid, proc.name, status.describe()), "error"
             )
-
-    def _note_started(self, process: Process) -> None:
-        self._freezable = self._freezable or (self.freeze and process.freezable)
-        self._measurable = self._measurable or process.peak_memory_kib() is not None
-
-    def _max_memory_used_mb(self) -> int | None:
-        """Max Memory Used: the environment's processes' peak resident memory, in MB (rounded
-        up), as a sum of each one's peak; None when none could be measured."""
-        peaks = [p.process.peak_memory_kib() for p in self._procs if p.process and not p.exited]
-        known = [kib for kib in peaks if kib is not None]
-        return -(-sum(known) // 1024) if known else None
-
-    def _freeze_all(self) -> None:
-        if self._freezable:
-            for p in self._procs:
-                if p.process is not None and p.process.freezable and not p.exited:
-                    p.process.freeze()
-
-    def _thaw_all(self) -> None:
-        if self._freezable:
-            for p in self._procs:
-                if p.process is not None and p.process.freezable and not p.exited:
-                    p.process.thaw()
 
     async def _until(self, condition: Callable[[], bool]) -> None:
         while not condition():
@@ -980,13 +912,3 @@ def _encode(payload: bytes | str | Any) -> bytes:
 def _pending(name: str) -> str:
     """The barrier key of an attached extension that has not registered yet."""
     return f"registration:{name}"
-
-
-def _kill(proc: _Proc) -> None:
-    if not proc.exited and proc.process is not None:
-        proc.process.kill()
-
-
-def _settled(proc: _Proc) -> bool:
-    client = proc.client
-    return proc.exited or (isinstance(client, ExtensionClient) and client.acknowledged_shutdown)
