@@ -17,15 +17,12 @@ is the same procedure for a Shutdown and for a Reset (:meth:`ProcessTable.stop`)
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Literal
 
 import anyio
 
 from ..core.deadlines import ShutdownBudget
 from .clients import ExtensionClient, RuntimeClient
-from .participant import ExitStatus, Process
-
-Kind = Literal["runtime", "internal", "external"]
+from .participant import ExitStatus, ParticipantKind, Process
 
 
 class Started:
@@ -34,9 +31,13 @@ class Started:
     __slots__ = ("client", "exited", "generation", "kind", "name", "process", "status")
 
     def __init__(
-        self, kind: Kind, name: str, client: RuntimeClient | ExtensionClient, generation: int
+        self,
+        kind: ParticipantKind,
+        name: str,
+        client: RuntimeClient | ExtensionClient,
+        generation: int,
     ) -> None:
-        self.kind: Kind = kind
+        self.kind: ParticipantKind = kind
         self.name = name
         self.client = client
         self.generation = generation

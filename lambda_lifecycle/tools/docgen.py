@@ -80,13 +80,6 @@ def exact_duration(value: int) -> str:
     return f"{value:,} ms"
 
 
-def duration(value: int) -> str:
-    """A duration in milliseconds, in seconds when it is a whole number of them."""
-    if value >= 1000 and value % 1000 == 0:
-        return f"{value // 1000:,} s"
-    return f"{value:,} ms"
-
-
 def arrow(row: Transition) -> str:
     """``From -event [guard]-> To``."""
     return f"{row.source} -{edge_label(row)}-> {row.dest}"
