@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from lambda_lifecycle.engine.observe import LifecycleEvent
+from lambda_lifecycle.formats import jsonlog
 from lambda_lifecycle.formats.jsonlog import envelope, json_size
 from lambda_lifecycle.formats.records import (
     Report,
@@ -122,3 +123,15 @@ def test_report_event(
     )
     built = _report_event(LifecycleEvent("invoke_end", "env", 1.0, WALL, data), tracing)
     assert built == envelope(record, at(WALL))
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_json_lines_and_sizes_are_the_same_with_or_without_orjson(
+    fast: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not fast:
+        monkeypatch.setattr(jsonlog, "_orjson", None)
+    data = {"time": "2026-11-29T00:00:00.250Z", "type": "function", "record": 'héllo \u2603 "q"'}
+    line = jsonlog.render_json_line(data)
+    assert line == json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    assert jsonlog.json_size(data) == len(line.encode())
