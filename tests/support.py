@@ -1,7 +1,8 @@
-"""Scriptable in-process participants for engine tests."""
+"""Scriptable in-process participants for engine tests, and constants the sink tests share."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,6 +11,10 @@ import anyio
 
 from lambda_lifecycle.engine.clients import ExtensionClient, RuntimeClient, RuntimeEvent
 from lambda_lifecycle.engine.inprocess import InProcessExtension, InProcessRuntime
+
+TRACE = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+VERSION = "python:3.13.v14"
+ARN = "arn:aws:lambda:us-east-1::runtime:" + hashlib.sha256(VERSION.encode()).hexdigest()
 
 Handler = Callable[[RuntimeEvent, "EchoRuntime"], Awaitable[bytes | None]]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 from collections.abc import Awaitable, Callable
@@ -24,13 +23,10 @@ from lambda_lifecycle.sinks import (
     subscribe_telemetry,
 )
 
-from .support import EchoRuntime, RecordingExtension
+from .support import ARN, TRACE, VERSION, EchoRuntime, RecordingExtension
 
 pytestmark = pytest.mark.looptime
 
-TRACE = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
-VERSION = "python:3.13.v14"
-ARN = "arn:aws:lambda:us-east-1::runtime:" + hashlib.sha256(VERSION.encode()).hexdigest()
 NO_MEMORY = "Max Memory Used: - MB"
 
 

@@ -5,7 +5,6 @@ Every event any test here receives is validated against its bundled JSON Schema 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from functools import cache
@@ -31,14 +30,11 @@ from lambda_lifecycle.sinks import (
     subscribe_telemetry,
 )
 
-from .support import EchoRuntime, RecordingExtension
+from .support import ARN, TRACE, VERSION, EchoRuntime, RecordingExtension
 
 pytestmark = pytest.mark.looptime
 
-TRACE = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
 TRACING = {"type": "X-Amzn-Trace-Id", "value": TRACE}
-VERSION = "python:3.13.v14"
-ARN = "arn:aws:lambda:us-east-1::runtime:" + hashlib.sha256(VERSION.encode()).hexdigest()
 ALL = ["platform", "function", "extension"]
 FAST = {"timeoutMs": 25}
 Record = tuple[str, dict[str, Any]]
