@@ -207,6 +207,14 @@ class Environment:
         return self._clock
 
     @property
+    def invocation(self) -> Invocation | None:
+        """The invocation in its Invoke phase (begun, not ended), if any."""
+        inv = self._current
+        if inv is None or inv.begun_at is None or inv.ended is not None:
+            return None
+        return inv
+
+    @property
     def runtime_client(self) -> RuntimeClient | None:
         """The Runtime API client of the current generation of processes (None before Init).
 
@@ -285,6 +293,7 @@ class Environment:
             client_context=client_context,
             cognito_identity=cognito_identity,
             answered=self.new_waiter(),
+            version=self.config.function_version,
         )
         if self._warm():
             # The fast path: a warm environment is thawed and handed the invocation right here,
@@ -359,17 +368,17 @@ class Environment:
     ) -> None:
         """The runtime answered ``inv`` (a response, or a function error)."""
         now = self.clock.now()
-        inv.answer(now, body, content_type, error)
-        if self._hub.listening:
-            self._runtime_done(inv, now, len(body))  # only when someone listens
+        if inv.answer(now, body, content_type, error):
+            inv.produced_bytes = len(body)
+            self._publish_about(inv, "runtime_done", now)
 
     def answer_platform_error(
         self, inv: Invocation, error: dict[str, Any], status: InvokeStatus
     ) -> None:
         """Answer ``inv`` for the runtime with a platform error body."""
         now = self.clock.now()
-        if inv.answer_error(now, error, status) and self._hub.listening:
-            self._runtime_done(inv, now, None)
+        if inv.answer_error(now, error, status):
+            self._publish_about(inv, "runtime_done", now)
 
     def register(self, client: ExtensionClient, events: list[str]) -> str:
         """Register an extension of the current generation; returns its identifier."""
@@ -663,9 +672,10 @@ class Environment:
         core = self.core
         clock = self.clock
         config = self.config
-        if inv.started is None:
-            inv.started = clock.now() if now is None else now
-            inv.deadline = inv.started + config.timeout
+        begun = inv.begun_at = clock.now() if now is None else now
+        if inv.started is None:  # else a suppressed init began the invocation
+            inv.started = begun
+            inv.deadline = begun + config.timeout
         assert inv.deadline is not None
         deadline_ms = clock.wall_ms(inv.deadline)
         core.expect_next_from(core.invoke_members())
@@ -700,13 +710,7 @@ class Environment:
         watch = self._watch
         if watch is not None and inv.deadline < watch.deadline:
             watch.deadline = inv.deadline
-        if self._hub.listening:
-            self._emit(
-                "invoke_start",
-                request_id=inv.request_id,
-                version=config.function_version,
-                trace_id=inv.trace_id,
-            )
+        self._publish_about(inv, "invoke_start", begun)
 
     def _end_invoke(self) -> None:
         """The Invoke phase completed (state Frozen): freeze and close the invocation's books."""
@@ -738,8 +742,7 @@ class Environment:
         inv.ended = end
         if inv.done is not None:
             inv.done.set()
-        if self._hub.listening:
-            self._publish("invoke_end", inv.report_fields())
+        self._publish_about(inv, "invoke_end", end)
 
     # ----------------------------------------------------------------- failure and reset --
     _failure_status: InvokeStatus = "error"
@@ -866,7 +869,7 @@ class Environment:
         core = self.core
         before = core.state
         row = self._machine.fire(core, event)
-        if self._hub.listening and self._hub.wants("transition"):
+        if self._hub.wants("transition"):
             inv = self._current
             self._emit(
                 "transition",
@@ -887,18 +890,13 @@ class Environment:
             now = clock.now()
             hub.publish(LifecycleEvent(event_type, self.id, now, clock.wall(now), data))
 
-    def _runtime_done(self, inv: Invocation, now: float, produced: int | None) -> None:
-        started = inv.started if inv.started is not None else now
-        error = inv.result.error if inv.result else None
-        self._emit(
-            "runtime_done",
-            request_id=inv.request_id,
-            status=inv.status,
-            error_type=inv.result.error_type if inv.result else None,
-            error_message=None if error is None else error.get("errorMessage"),
-            duration_ms=(now - started) * 1000,
-            produced_bytes=produced,
-        )
+    def _publish_about(self, inv: Invocation, event_type: str, now: float) -> None:
+        """Publish an event about ``inv`` that happened at ``now`` (its data is built only if
+        someone reads it)."""
+        hub = self._hub
+        if hub.wants(event_type):
+            wall = self.clock.wall(now)
+            hub.publish(LifecycleEvent(event_type, self.id, now, wall, invocation=inv))
 
 
 def _encode(payload: bytes | str | Any) -> bytes:

@@ -120,7 +120,8 @@ class Invocation:
     result: InvokeResult | None = None
     status: InvokeStatus = "success"
     deadline: float | None = None
-    started: float | None = None
+    started: float | None = None  # the start of the invocation (or of its suppressed init)
+    begun_at: float | None = None  # the start of its Invoke phase
     answered_at: float | None = None
     suppressed_init: bool = False
     delivered: bool = False
@@ -129,6 +130,8 @@ class Invocation:
     restore_ms: float | None = None
     memory_size_mb: int = 0
     max_memory_used_mb: int | None = None
+    version: str | None = None
+    produced_bytes: int | None = None  # the size of the runtime's own answer
 
     def make_report(self) -> InvokeReport:
         """The figures of the finished invocation (built on demand: most callers never ask)."""
@@ -156,6 +159,33 @@ class Invocation:
             "response_latency_ms": (answered - started) * 1000 if self.delivered else None,
             "extension_overhead_ms": max(0.0, (end - answered) * 1000),
             "suppressed_init": self.suppressed_init,
+        }
+
+    def event_data(self, event_type: str) -> dict[str, Any]:
+        """The data of the engine's ``invoke_start``, ``runtime_done`` or ``invoke_end`` event
+        about this invocation, by name (see ``docs/engine.md``). Built on demand, from fields
+        that no longer change once the event has happened."""
+        if event_type == "invoke_start":
+            return {
+                "request_id": self.request_id,
+                "version": self.version,
+                "trace_id": self.trace_id,
+            }
+        if event_type == "invoke_end":
+            return self.report_fields()
+        result = self.result
+        answered = self.answered_at
+        assert result is not None
+        assert answered is not None
+        error = result.error
+        started = self.started if self.started is not None else answered
+        return {
+            "request_id": self.request_id,
+            "status": self.status,
+            "error_type": result.error_type,
+            "error_message": None if error is None else error.get("errorMessage"),
+            "duration_ms": (answered - started) * 1000,
+            "produced_bytes": self.produced_bytes,
         }
 
     def answer(

@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import structlog
 from anyio import (
@@ -34,24 +33,69 @@ from anyio import (
 )
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+if TYPE_CHECKING:
+    from .invocation import Invocation
+
 _log = structlog.get_logger("lambda_lifecycle")
 _structlog_configured = structlog.is_configured
 
 
-@dataclass(slots=True)
 class LifecycleEvent:
     """One thing that happened to an environment (shared by every receiver: read it only).
 
     ``type`` is one of the names listed in ``docs/engine.md`` (``transition``, ``init_start``,
     ``invoke_end``, ...); ``time`` is the engine's monotonic clock in seconds and ``wall`` the
-    matching Unix time; ``data`` holds the type's documented keys.
+    matching Unix time; ``data`` holds the type's documented keys. An event about an invocation
+    (``invoke_start``, ``runtime_done``, ``invoke_end``) carries it as ``invocation`` and builds
+    its ``data`` from it on first access: most receivers never look.
     """
 
-    type: str
-    environment_id: str
-    time: float
-    wall: float
-    data: dict[str, Any] = field(default_factory=dict)
+    __slots__ = ("_data", "environment_id", "invocation", "time", "type", "wall")
+
+    def __init__(
+        self,
+        type: str,
+        environment_id: str,
+        time: float,
+        wall: float,
+        data: dict[str, Any] | None = None,
+        *,
+        invocation: Invocation | None = None,
+    ) -> None:
+        self.type = type
+        self.environment_id = environment_id
+        self.time = time
+        self.wall = wall
+        self.invocation = invocation
+        self._data = data
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The event's documented keys."""
+        data = self._data
+        if data is None:
+            inv = self.invocation
+            data = self._data = {} if inv is None else inv.event_data(self.type)
+        return data
+
+    def __repr__(self) -> str:
+        return (
+            f"LifecycleEvent(type={self.type!r}, environment_id={self.environment_id!r}, "
+            f"time={self.time!r}, wall={self.wall!r}, data={self.data!r})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LifecycleEvent):
+            return NotImplemented
+        return (self.type, self.environment_id, self.time, self.wall, self.data) == (
+            other.type,
+            other.environment_id,
+            other.time,
+            other.wall,
+            other.data,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 class Subscription:
@@ -125,14 +169,21 @@ class Listener:
         """Stop receiving events (idempotent)."""
         self._hub.drop(self)
 
+    def retype(self, types: frozenset[str] | None) -> None:
+        """Receive the events of ``types`` (None: every type) from now on."""
+        if types != self.types:
+            self.types = types
+            self._hub.changed()
+
 
 class EventHub:
     """The fan-out point of one environment's events."""
 
-    __slots__ = ("_subscribers", "_wanted")
+    __slots__ = ("_receivers", "_subscribers", "_wanted")
 
     def __init__(self) -> None:
         self._subscribers: list[Subscription | Listener] = []
+        self._receivers: tuple[Subscription | Listener, ...] = ()  # a snapshot, for publish
         self._wanted: frozenset[str] | None = frozenset()  # None: every type is wanted
 
     def wants(self, event_type: str) -> bool:
@@ -142,7 +193,9 @@ class EventHub:
         wanted = self._wanted
         return wanted is None or event_type in wanted
 
-    def _changed(self) -> None:
+    def changed(self) -> None:
+        """Recompute which event types anyone wants (a listener changed its types)."""
+        self._receivers = tuple(self._subscribers)
         wanted: set[str] = set()
         for sub in self._subscribers:
             types = sub.types
@@ -161,7 +214,7 @@ class EventHub:
         """A new subscription receiving every event from now on."""
         sub = Subscription(self)
         self._subscribers.append(sub)
-        self._changed()
+        self.changed()
         return sub
 
     def listen(
@@ -172,19 +225,20 @@ class EventHub:
         """A new synchronous listener called with every event (of ``types``) from now on."""
         listener = Listener(self, callback, types)
         self._subscribers.append(listener)
-        self._changed()
+        self.changed()
         return listener
 
     def drop(self, sub: Subscription | Listener) -> None:
         """Forget a subscription or a listener."""
         if sub in self._subscribers:
             self._subscribers.remove(sub)
-            self._changed()
+            self.changed()
 
     def publish(self, event: LifecycleEvent) -> None:
         """Hand ``event`` to every subscriber and listener, then to structlog (when configured)."""
-        for sub in tuple(self._subscribers):
-            if sub.types is None or event.type in sub.types:
+        for sub in self._receivers:
+            types = sub.types
+            if types is None or event.type in types:
                 sub._put(event)
         if _structlog_configured():
             _log.debug(

@@ -16,7 +16,7 @@ JSON log format. The caller supplies every time; nothing here reads a clock or d
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import ModuleType
@@ -112,11 +112,12 @@ def render_json_line(data: Mapping[str, Any]) -> str:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
-def json_size(data: Mapping[str, Any]) -> int:
-    """The size in bytes of ``data`` as the compact UTF-8 JSON of :func:`render_json_line`."""
+def json_size(data: Mapping[str, Any] | Sequence[Any]) -> int:
+    """The size in bytes of ``data`` (an object or an array) as the compact UTF-8 JSON of
+    :func:`render_json_line`."""
     if _orjson is not None:
         return len(_orjson.dumps(data))
-    return len(render_json_line(data).encode())
+    return len(json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode())
 
 
 def _is_envelope(data: Mapping[str, Any]) -> bool:

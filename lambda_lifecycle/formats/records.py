@@ -112,20 +112,39 @@ def format_time(moment: datetime) -> str:
     return utc.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
-_second: list[Any] = [None, ""]  # the last whole second formatted, and its text
+class _SecondCache:
+    """The last whole second :func:`format_wall` formatted, and its text."""
+
+    __slots__ = ("second", "text")
+
+    def __init__(self) -> None:
+        self.second = -1
+        self.text = ""
+
+
+_LAST_SECOND = _SecondCache()
+_MILLISECONDS = tuple(f".{ms:03d}Z" for ms in range(1000))
 
 
 def format_wall(wall: float) -> str:
-    """Unix time ``wall`` (seconds) as :func:`format_time` writes it, without a ``datetime``.
+    """Unix time ``wall`` (seconds, after 1970) as :func:`format_time` writes it, without a
+    ``datetime``.
 
     The invoke path formats several times per invocation; the date and time of day are
-    formatted once per second and reused.
+    formatted once per second and reused, the milliseconds looked up.
     """
     second = int(wall)
-    if second != _second[0]:
-        _second[0] = second
-        _second[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-    return f"{_second[1]}.{int((wall - second) * 1000):03d}Z"
+    # Microseconds rounded half to even, then truncated to milliseconds: what
+    # datetime.fromtimestamp (and so format_time) does.
+    microseconds = round((wall - second) * 1e6)
+    if microseconds >= 1_000_000:
+        second += 1
+        microseconds -= 1_000_000
+    last = _LAST_SECOND
+    if second != last.second:
+        last.second = second
+        last.text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+    return last.text + _MILLISECONDS[microseconds // 1000]
 
 
 def parse_time(text: str) -> datetime:

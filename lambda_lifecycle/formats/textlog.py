@@ -81,6 +81,7 @@ __all__ = [
     "render_report",
     "render_restore_report",
     "render_start",
+    "render_xray",
 ]
 
 Style = Literal["current", "legacy"]
@@ -132,7 +133,8 @@ def _trace_header(value: str) -> dict[str, str]:
     return {key.strip(): item.strip() for key, item in pairs}
 
 
-def _render_xray(tracing: Tracing) -> str:
+def render_xray(tracing: Tracing) -> str:
+    """The ``XRAY TraceId: …<TAB>SegmentId: …<TAB>Sampled: …`` part of a traced ``REPORT``."""
     header = _trace_header(tracing.value)
     root = header.get("Root")
     segment = tracing.span_id or header.get("Parent")
@@ -190,7 +192,7 @@ def render_report(record: Report, style: Style = "current") -> str:
     if style == "current":
         fields += _outcome_fields(record.status, record.error_type, always=False)
     text = _line("REPORT", fields)
-    return text if record.tracing is None else f"{text}\n{_render_xray(record.tracing)}"
+    return text if record.tracing is None else f"{text}\n{render_xray(record.tracing)}"
 
 
 def render_init_report(record: InitReport) -> str:
