@@ -551,6 +551,44 @@ async def test_max_bytes_delivers_when_the_next_event_would_not_fit() -> None:
     assert got.sizes() == [256, 261, 83]  # the rest, delivered on leaving the block
 
 
+def replay(sizes: list[int], max_items: int, max_bytes: int) -> list[int]:
+    """How many events each batch holds when AWS's rules are applied one event at a time."""
+    batches: list[int] = []
+    count = total = 0
+    for size in sizes:
+        if count and total + size > max_bytes:
+            batches.append(count)
+            count = total = 0
+        count += 1
+        total += size
+        if count >= max_items or total >= max_bytes:
+            batches.append(count)
+            count = total = 0
+    return batches + ([count] if count else [])
+
+
+@pytest.mark.parametrize("max_items", [1000, 10_000])
+async def test_invocations_fill_batches_exactly_as_event_by_event(max_items: int) -> None:
+    # An invocation's events are kept as one run and measured without being built; the
+    # batches must still split where adding the events one at a time would split them.
+    env = Environment(EchoRuntime().participant())
+    got = Collector()
+    buffering = {"maxItems": max_items, "maxBytes": 262_144, "timeoutMs": 30_000}
+    names = ["plain", 'with "quotes" and \\ back', "ünïcødé ☃", "tab\tand\nnewline", "x" * 90]
+    async with env, subscribe_telemetry(env, ["platform"], buffering, deliver=got):
+        for i in range(1200):
+            rid = f"{names[i % len(names)]}-{i}"
+            result = await env.invoke({}, request_id=rid, trace_id=f"Root=1-{i:08x}-{rid}")
+            await result.report()
+    batches = got.batches
+    events = [event for batch in batches for event in batch]
+    assert len(events) == 1 + 3 + 3600  # subscribed, the Init, then three per invocation
+    sizes = [len(render_json_line(event).encode()) for event in events]
+    held = replay(sizes, max_items, 262_144)
+    assert [len(batch) for batch in batches][:-1] == held[:-1]  # the last: left on closing
+    assert len(held) >= 3
+
+
 async def test_an_event_larger_than_max_bytes_travels_alone() -> None:
     env = Environment(EchoRuntime().participant())
     got = Collector()

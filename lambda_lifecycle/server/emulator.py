@@ -153,7 +153,7 @@ class Emulator:
             log = self._log
             if not isinstance(log, (str, os.PathLike)) and not callable(log):  # a text stream
                 self._batched = log = _LoopBatchedWriter(log)
-            self._log_sink = attach_log_sink(env, log, log_format=self._log_format)
+            self._log_sink = attach_log_sink(env, log, log_format=self._log_format, live=True)
         self._route_output()
         telemetry = TelemetryService(env, self._spawn) if self._telemetry else None
         self._api = RuntimeAPI(env, telemetry)

@@ -20,9 +20,12 @@ A line Lambda writes as one log event of two lines (``REPORT`` with its ``XRAY``
 error notice) is handed over as one string with an embedded newline.
 
 The destination is a text stream (``sys.stdout``), a file path (opened for appending, UTF-8), or
-a callable taking each line. The sink is a synchronous listener: each line is written while the
-engine publishes the event behind it, in order, and flushed at once. The sink never configures
-``logging`` or structlog. A destination that raises does not disturb the environment: the first
+a callable taking each line. The sink is a synchronous listener: lines are written in order,
+while the engine publishes what they are about, and flushed at once; an invocation's ``START``
+is written together with what follows it (its first output line, or its ``END`` and
+``REPORT``), as :mod:`.bridge` explains, unless the sink is ``live`` (for a person watching the
+stream: ``START`` as the Invoke phase begins). The sink never configures ``logging`` or
+structlog. A destination that raises does not disturb the environment: the first
 error is kept and raised again by :meth:`LogSink.close`.
 """
 
@@ -34,30 +37,21 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 
 from ..formats.jsonlog import render_json_line
 from ..formats.records import (
-    End,
     ExtensionLog,
     FunctionLog,
     InitReport,
     InitStart,
-    LegacyError,
-    LegacyTimeout,
-    Report,
     RestoreReport,
-    Start,
 )
 from ..formats.textlog import (
     Style,
-    render_end,
     render_init_report,
     render_init_start,
-    render_legacy_error,
-    render_legacy_timeout,
-    render_report,
     render_restore_report,
-    render_start,
 )
 from . import router
 from .bridge import Entry
+from .invoke_records import InvokeRecords
 from .router import Need
 
 if TYPE_CHECKING:
@@ -95,32 +89,20 @@ def _output_json(record: FunctionLog | ExtensionLog) -> str:
     return content if isinstance(content, str) else render_json_line(content.to_record())
 
 
-def _text_renderers(style: Style) -> dict[type[Any], Callable[[Any], str | None]]:
-    """The plain-text line of each record type, or None where Lambda writes none."""
-    legacy = style == "legacy"
-    return {
-        InitStart: lambda r: render_init_start(r) if r.phase == "init" else None,
-        InitReport: lambda r: render_init_report(r) if init_report_logged(r) else None,
-        RestoreReport: lambda r: render_restore_report(r) if r.status != "success" else None,
-        Start: render_start,
-        End: render_end,
-        Report: lambda r: render_report(r, style),
-        LegacyError: lambda r: render_legacy_error(r) if legacy else None,
-        LegacyTimeout: lambda r: render_legacy_timeout(r) if legacy else None,
-        FunctionLog: _output_text,
-        ExtensionLog: _output_text,
-    }
+_TEXT_RENDERERS: dict[type[Any], Callable[[Any], str | None]] = {
+    InitStart: lambda r: render_init_start(r) if r.phase == "init" else None,
+    InitReport: lambda r: render_init_report(r) if init_report_logged(r) else None,
+    RestoreReport: lambda r: render_restore_report(r) if r.status != "success" else None,
+    FunctionLog: _output_text,
+    ExtensionLog: _output_text,
+}
+"""The plain-text line of each record type of an entry, or None where Lambda writes none (the
+records of an invocation come as :class:`InvokeRecords`)."""
 
 
-def _text_line(style: Style) -> Callable[[Entry], str | None]:
-    """The plain-text line of an entry, or None."""
-    renderers = _text_renderers(style)
-
-    def text_line(entry: Entry) -> str | None:
-        render = renderers.get(type(entry.text))
-        return None if render is None else render(entry.text)
-
-    return text_line
+def _text_line(entry: Entry) -> str | None:
+    render = _TEXT_RENDERERS.get(type(entry.record))
+    return None if render is None else render(entry.record)
 
 
 def _json_line(entry: Entry) -> str | None:
@@ -131,40 +113,53 @@ def _json_line(entry: Entry) -> str | None:
     return entry.json_line() if entry.stream == "platform" else None
 
 
-Writer = Callable[[str, bool], object]
-"""Writes one line; the flag says whether the line ends an account (then it is flushed)."""
-
-_HELD = (Start, End, InitStart)
-"""Lines always followed by another at once (START, END, INIT_START): written, not flushed; the
-line that ends the account (REPORT, INIT_REPORT, RESTORE_REPORT, an output line) flushes them."""
+Writer = Callable[[list[str]], object]
+"""Writes log events (one line each, or two for a two-line event), and flushes them."""
 
 
-def _open(destination: Destination) -> tuple[Writer, Callable[[], None]]:
-    """The write and close functions for ``destination``."""
+def _open(destination: Destination) -> tuple[Writer, IO[str] | None, Callable[[], None]]:
+    """The write function for ``destination``, its text stream (if it is one), and the function
+    that closes it."""
     if isinstance(destination, str | os.PathLike):
         stream = open(destination, "a", encoding="utf-8")  # noqa: SIM115 (closed by close())
-        return _stream_writer(stream), stream.close
+        return _stream_writer(stream), stream, stream.close
     if callable(destination):
         call = destination
-        return (lambda line, _flush: call(line)), lambda: None
-    return _stream_writer(destination), lambda: None
+
+        def call_each(lines: list[str]) -> None:
+            for line in lines:
+                call(line)
+
+        return call_each, None, lambda: None
+    return _stream_writer(destination), destination, lambda: None
 
 
 def _stream_writer(stream: IO[str]) -> Writer:
     write, flush = stream.write, stream.flush
 
-    def write_line(line: str, ends_account: bool) -> None:
-        write(line + "\n")
-        if ends_account:
-            flush()
+    def write_lines(lines: list[str]) -> None:
+        write("".join(f"{line}\n" for line in lines))
+        flush()
 
-    return write_line
+    return write_lines
 
 
 class LogSink:
     """An environment's CloudWatch log stream, written to a destination. Close it when done."""
 
-    __slots__ = ("_close", "_env", "_render", "_write", "error", "log_format", "needs", "style")
+    __slots__ = (
+        "_close",
+        "_env",
+        "_render",
+        "_stream",
+        "_text",
+        "_write",
+        "error",
+        "live",
+        "log_format",
+        "needs",
+        "style",
+    )
 
     def __init__(
         self,
@@ -173,6 +168,7 @@ class LogSink:
         *,
         log_format: LogFormat = "text",
         style: Style = "current",
+        live: bool = False,
     ) -> None:
         if log_format not in LOG_FORMATS:
             raise ValueError(f"log_format {log_format!r} must be one of {', '.join(LOG_FORMATS)}")
@@ -180,11 +176,12 @@ class LogSink:
             raise ValueError(f"style {style!r} must be one of {', '.join(STYLES)}")
         self.log_format = log_format
         self.style = style
+        self.live = live
         self.error: Exception | None = None
-        text = log_format == "text"
-        self._render = _text_line(style) if text else _json_line
+        text = self._text = log_format == "text"
+        self._render = _text_line if text else _json_line
         self.needs: frozenset[Need] = frozenset({"text" if text else "platform"})
-        self._write, self._close = _open(destination)
+        self._write, self._stream, self._close = _open(destination)
         self._env: Environment | None = env
         router.attach(env, self)
 
@@ -193,16 +190,39 @@ class LogSink:
         try:
             line = self._render(entry)
             if line is not None:
-                self._write(line, not isinstance(entry.text, _HELD))
+                self._write([line])
         except Exception as exc:  # the destination's failure must not break the environment
-            if self.error is None:
-                self.error = exc
+            self._failed(exc)
+
+    def accept_invoke(self, records: InvokeRecords) -> None:
+        """Write the lines of a run of an invocation's records."""
+        try:
+            stream = self._stream
+            if stream is not None and self._text:  # the usual sink: its lines at once
+                block = records.text_block(self.style)
+                if block:
+                    stream.write(block)
+                    stream.flush()
+                return
+            lines = records.text(self.style) if self._text else records.json_lines()
+            if lines:
+                self._write(lines)
+        except Exception as exc:
+            self._failed(exc)
+
+    def expect(self, at: float) -> None:
+        """Not called: the sink never waits (it writes what it is handed at once)."""
+
+    def _failed(self, exc: Exception) -> None:
+        if self.error is None:
+            self.error = exc
 
     def close(self) -> None:
         """Stop writing and close a file the sink opened; raise the destination's first error."""
         env, self._env = self._env, None
         if env is None:
             return
+        router.flush(env)  # an invocation's START that is due is written, not lost
         router.detach(env, self)
         self._close()
         if self.error is not None:
@@ -221,11 +241,15 @@ def attach_log_sink(
     *,
     log_format: LogFormat = "text",
     style: Style = "current",
+    live: bool = False,
 ) -> LogSink:
     """Write ``env``'s CloudWatch log lines to ``destination`` from now on.
 
     ``log_format`` is ``text`` or ``json``; ``style`` (text only) is ``current`` or ``legacy``.
+    ``live=True`` writes every line the moment its record happens (``START`` as the Invoke
+    phase begins), for a person watching the stream; by default an invocation's ``START`` is
+    written together with what follows it (see :mod:`.bridge`), which costs less.
     Attach before the environment's first Init to have its ``INIT_START``. The returned sink is a
     context manager; :meth:`LogSink.close` detaches it.
     """
-    return LogSink(env, destination, log_format=log_format, style=style)
+    return LogSink(env, destination, log_format=log_format, style=style, live=live)

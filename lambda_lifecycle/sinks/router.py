@@ -11,8 +11,11 @@ While an Init phase is under way the router keeps its entries, so that a telemet
 joining during Init (as extensions subscribe on AWS) still receives the Init's earlier events.
 
 Each sink says what it needs (:attr:`Sink.needs`): ``text`` (the plain-text lines) and/or
-``platform`` (the ``platform.*`` records); the bridge makes only what someone needs. With no sink
-attached the router stops listening, so the engine pays nothing on its invoke path. Output lines
+``platform`` (the ``platform.*`` records); the bridge makes only what someone needs. The records
+of an invocation reach the sinks in runs (:meth:`Sink.accept_invoke`); a sink that delivers on a
+timer can wait to be told when such a record is due (:func:`wait`, :meth:`Sink.expect`) and ask
+for it at once (:func:`flush`). With no sink attached the router stops listening, so the engine
+pays nothing on its invoke path. Output lines
 of the runtime and of the extensions enter through :func:`log_function_line` and
 :func:`log_extension_line`, which return at once when no sink is attached; a line written during
 an invocation carries its request id when it is an application record.
@@ -37,10 +40,12 @@ from ..formats.records import (
     InitStart,
     TelemetryRecord,
 )
-from .bridge import Bridge, Entry
+from .bridge import EVENT_TYPES, MOMENT_TYPES, Bridge, Entry
+from .invoke_records import InvokeRecords
 
 if TYPE_CHECKING:
     from ..engine.environment import Environment
+    from ..engine.invocation import Invocation
 
 __all__ = [
     "Need",
@@ -48,39 +53,64 @@ __all__ = [
     "Sink",
     "attach",
     "detach",
+    "flush",
     "log_extension_line",
     "log_function_line",
+    "wait",
 ]
 
 Need = Literal["text", "platform"]
 
 
 class Sink(Protocol):
-    """Anything that takes an environment's entries, synchronously and without raising."""
+    """Anything that takes an environment's records, synchronously and without raising."""
 
     @property
     def needs(self) -> frozenset[Need]:
         """Which records the sink uses: plain-text lines, ``platform.*`` records, or both."""
         ...
 
+    @property
+    def live(self) -> bool:
+        """Whether the sink wants every record the moment it happens (no run is held back)."""
+        ...
+
     def accept(self, entry: Entry) -> None:
         """Take one entry (called on the engine's call stack: be quick)."""
+        ...
+
+    def accept_invoke(self, records: InvokeRecords) -> None:
+        """Take a run of an invocation's records (called on the engine's call stack)."""
+        ...
+
+    def expect(self, at: float) -> None:
+        """A record of engine time ``at`` is due; :meth:`Router.flush` hands it over now.
+        Called only while the sink waits for it (:meth:`Router.wait`)."""
         ...
 
 
 class Router:
     """The bridge and the sinks of one environment."""
 
-    __slots__ = ("_bridge", "_env", "_init", "_listener", "sinks")
+    __slots__ = ("_bridge", "_env", "_init", "_listener", "_waiting", "sinks")
 
     def __init__(self, env: Environment) -> None:
         self._env = weakref.ref(env)  # the registry's key: never hold it strongly
         self.sinks: tuple[Sink, ...] = ()
-        self._bridge = Bridge(env.id, env.config, self._dispatch)
+        self._waiting: set[Sink] = set()  # timed sinks waiting to be told of a due record
+        self._bridge = Bridge(
+            env.id,
+            env.config,
+            emit=self._dispatch,
+            emit_invoke=self._dispatch_invoke,
+            expect=self._expect,
+            current=self._current,
+        )
         self._listener: Listener | None = None
         self._init: list[Entry] | None = None  # the entries of the Init phase under way
 
     def _dispatch(self, entry: Entry) -> None:
+        self._bridge.flush()  # what is due of an invocation comes first
         init = self._init
         if init is not None:
             init.append(entry)
@@ -91,6 +121,41 @@ class Router:
         for sink in self.sinks:
             sink.accept(entry)
 
+    def _dispatch_invoke(self, records: InvokeRecords) -> None:
+        for sink in self.sinks:
+            sink.accept_invoke(records)
+
+    def _expect(self, at: float) -> None:
+        for sink in tuple(self._waiting):
+            sink.expect(at)
+
+    def _current(self) -> tuple[Invocation, float] | None:
+        env = self._env()
+        inv = None if env is None else env.invocation
+        if inv is None:
+            return None
+        at, wall = self.now()
+        return inv, wall - at
+
+    def flush(self) -> None:
+        """Hand over at once the records of the invocation under way that are due."""
+        self._bridge.flush()
+
+    def wait(self, sink: Sink, waiting: bool) -> None:
+        """``sink`` (timed) starts or stops waiting to be told when a record is due."""
+        if waiting:
+            self._waiting.add(sink)
+        else:
+            self._waiting.discard(sink)
+        self._retype()
+
+    def _retype(self) -> None:
+        """Subscribe to the moments of an invocation only while someone needs them."""
+        listener = self._listener
+        if listener is not None:
+            moments = self._bridge.live or bool(self._waiting)
+            listener.retype(EVENT_TYPES | MOMENT_TYPES if moments else EVENT_TYPES)
+
     def init_entries(self) -> tuple[Entry, ...]:
         """What happened so far in the Init phase under way (nothing outside Init)."""
         return () if self._init is None else tuple(self._init)
@@ -98,15 +163,18 @@ class Router:
     def update(self, sinks: tuple[Sink, ...]) -> None:
         """Serve ``sinks`` from now on; listen to the environment while there is any."""
         self.sinks = sinks
+        self._waiting &= set(sinks)
         bridge = self._bridge
         bridge.text = any("text" in sink.needs for sink in sinks)
         bridge.platform = any("platform" in sink.needs for sink in sinks)
+        bridge.live = any(sink.live for sink in sinks)
         env = self._env()
         if sinks and self._listener is None and env is not None:
-            self._listener = env.listen(bridge.handle, bridge.event_types)
+            self._listener = env.listen(bridge.handle, EVENT_TYPES)
         elif not sinks and self._listener is not None:
             self._listener.close()
             self._listener = None
+        self._retype()
 
     def now(self) -> tuple[float, float]:
         """The environment's clock now and the matching Unix time (before the environment is
@@ -163,6 +231,22 @@ def detach(env: Environment, sink: Sink) -> None:
     router.update(tuple(s for s in router.sinks if s is not sink))
     if not router.sinks:
         del _routers[env]
+
+
+def flush(env: Environment) -> None:
+    """Hand over at once what is due of ``env``'s invocation under way (see
+    :meth:`Router.flush`)."""
+    router = _routers.get(env)
+    if router is not None:
+        router.flush()
+
+
+def wait(env: Environment, sink: Sink, waiting: bool) -> None:
+    """``sink`` starts or stops waiting to be told when a record is due (see
+    :meth:`Router.wait`)."""
+    router = _routers.get(env)
+    if router is not None:
+        router.wait(sink, waiting)
 
 
 def log_function_line(env: Environment, text: str, *, level: str | None = None) -> None:

@@ -45,6 +45,7 @@ from ..formats.records import TELEMETRY_STREAMS, LogsDropped, TelemetryStream
 from ..formats.records import TelemetrySubscription as SubscriptionRecord
 from . import router
 from .bridge import Entry
+from .invoke_records import Figures, InvokeRecords, build_events
 from .router import Need
 
 if TYPE_CHECKING:
@@ -154,6 +155,7 @@ class TelemetrySubscriber:
         "_batch",
         "_bytes",
         "_closing",
+        "_count",
         "_deliver",
         "_dropped_bytes",
         "_dropped_records",
@@ -161,10 +163,12 @@ class TelemetrySubscriber:
         "_listening",
         "_max_backlog",
         "_opened_at",
+        "_platform",
         "_queued",
         "_ready",
         "_streams",
         "_tg",
+        "_waiting",
         "_wake",
         "buffering",
         "delivered",
@@ -172,6 +176,7 @@ class TelemetrySubscriber:
         "needs",
         "types",
     )
+    live = False
 
     def __init__(
         self,
@@ -189,18 +194,21 @@ class TelemetrySubscriber:
         self.delivered = 0
         self._deliver = deliver
         self._streams = frozenset(types)
+        self._platform = "platform" in self._streams
         self.needs: frozenset[Need] = frozenset({"platform"} if "platform" in types else ())
         self._max_backlog = max_backlog
-        self._batch: list[dict[str, Any]] = []
+        self._batch: list[dict[str, Any] | Figures] = []
+        self._count = 0  # events in the batch (a run of an invocation's records holds several)
         self._bytes = 0
         self._opened_at: float | None = None  # when the current batch's timer started
-        self._ready: deque[list[dict[str, Any]]] = deque()
+        self._ready: deque[tuple[list[dict[str, Any] | Figures], int]] = deque()
         self._queued = 0
         self._dropped_records = 0
         self._dropped_bytes = 0
         self._wake: anyio.Event | None = None
         self._listening = False
         self._closing = False
+        self._waiting = False  # told the router it waits to be told of a due record
         self._tg: TaskGroup | None = None
         self._env: Environment | None = env
 
@@ -212,58 +220,117 @@ class TelemetrySubscriber:
     # -- taking events (synchronous, on the engine's call stack) -----------------------------
     def accept(self, entry: Entry) -> None:
         """Buffer ``entry`` if it belongs to a subscribed stream."""
-        if entry.stream not in self._streams or self._closing:
+        if entry.stream in self._streams and not self._closing:
+            self._take(entry.envelope(), entry.size(), entry.time, entry.wall)
+
+    def accept_invoke(self, records: InvokeRecords) -> None:
+        """Buffer a run of an invocation's ``platform.*`` events."""
+        if not self._platform or self._closing:
             return
+        count = records.count
+        limits = self.buffering
+        if (
+            self._queued + count <= self._max_backlog
+            and not self._dropped_records
+            and self._count + count < limits.max_items
+        ):
+            total = self._bytes + records.size()
+            if total < limits.max_bytes:
+                # They all fit without completing the batch (the same outcome as adding them
+                # one by one): the run is kept whole, its events built when it is delivered.
+                self._batch.append(records.kept())
+                self._count += count
+                self._bytes = total
+                self._queued += count
+                if self._opened_at is None and self._listening:
+                    self._open_batch(records.first_time())
+                return
+        offset = records.offset
+        for event, size, at in zip(records.events(), records.sizes(), records.times(), strict=True):
+            self._take(event, size, at, at + offset)
+
+    def expect(self, at: float) -> None:
+        """A ``platform.*`` event of time ``at`` is due: its batch's timer starts then."""
+        if self._opened_at is None and self._listening and not self._closing:
+            self._open_batch(at)
+
+    def _open_batch(self, at: float) -> None:
+        """Start the current batch's timer at ``at``."""
+        self._opened_at = at
+        self._signal()
+        self._update_waiting()
+
+    def _update_waiting(self) -> None:
+        """Wait to be told of due records while listening with no batch timer running (the
+        router then watches the moments of each invocation, at a small cost)."""
+        waiting = (
+            self._opened_at is None and self._listening and not self._closing and self._platform
+        )
+        if waiting != self._waiting:
+            self._waiting = waiting
+            env = self._env
+            if env is not None:
+                router.wait(env, self, waiting)
+
+    def _take(self, event: dict[str, Any], size: int, at: float, wall: float) -> None:
         if self._queued >= self._max_backlog:
             self._dropped_records += 1
-            self._dropped_bytes += entry.size()
+            self._dropped_bytes += size
             return
         if self._dropped_records:
-            self._report_drops(entry)
-        self._add(entry.envelope(), entry.size(), entry.time)
+            self._report_drops(at, wall)
+        self._add(event, size, at)
 
-    def _report_drops(self, entry: Entry) -> None:
+    def _report_drops(self, at: float, wall: float) -> None:
         record = LogsDropped(self._dropped_bytes, self._dropped_records, DROPPED_REASON)
         self._dropped_records = self._dropped_bytes = 0
-        if "platform" in self._streams:
-            notice = Entry(entry.time, entry.wall, record)
-            self._add(notice.envelope(), notice.size(), notice.time)
+        if self._platform:
+            notice = Entry(at, wall, record)
+            self._add(notice.envelope(), notice.size(), at)
 
     def _add(self, event: dict[str, Any], size: int, at: float) -> None:
         limits = self.buffering
         if self._batch and self._bytes + size > limits.max_bytes:
             self._seal()
         self._batch.append(event)
+        self._count += 1
         self._bytes += size
         self._queued += 1
-        if len(self._batch) >= limits.max_items or self._bytes >= limits.max_bytes:
+        if self._count >= limits.max_items or self._bytes >= limits.max_bytes:
             self._seal()
         elif self._opened_at is None and self._listening:
-            self._opened_at = at
-            self._signal()
+            self._open_batch(at)
 
     def _seal(self) -> None:
         """The current batch is complete: queue it for delivery."""
-        self._ready.append(self._batch)
+        self._ready.append((self._batch, self._count))
         self._batch = []
+        self._count = 0
         self._bytes = 0
         self._opened_at = None
         self._signal()
+        self._update_waiting()
 
     def _signal(self) -> None:
         wake = self._wake
         if wake is not None:
             wake.set()
 
+    def _pull(self) -> None:
+        """Take at once what is due of the invocation under way."""
+        env = self._env
+        if env is not None:
+            router.flush(env)
+
     # -- delivering (the listening task) -----------------------------------------------------
     async def _run(self) -> None:
         timeout = self.buffering.timeout_ms / 1000
         while True:
             while self._ready:
-                batch = self._ready.popleft()
-                self._queued -= len(batch)
-                await self._deliver(batch)
-                self.delivered += len(batch)
+                items, count = self._ready.popleft()
+                self._queued -= count
+                await self._deliver(_events(items))
+                self.delivered += count
             if self._closing:
                 if not self._batch:
                     return
@@ -276,7 +343,12 @@ class TelemetrySubscriber:
             self._wake = None
             opened = self._opened_at
             if opened is not None and anyio.current_time() >= opened + timeout:
-                self._seal()
+                self._pull()
+                if self._batch:
+                    self._seal()
+                else:
+                    self._opened_at = None
+                    self._update_waiting()
 
     async def __aenter__(self) -> TelemetrySubscriber:
         if self._listening or self._env is None:
@@ -290,6 +362,7 @@ class TelemetrySubscriber:
         self._listening = True
         if self._batch:
             self._opened_at = anyio.current_time()
+        self._update_waiting()
         tg.start_soon(self._run, name=f"telemetry delivery to {self.name}")
         return self
 
@@ -301,6 +374,7 @@ class TelemetrySubscriber:
     ) -> bool | None:
         tg = self._tg
         assert tg is not None
+        self._pull()
         self._detach()
         self._closing = True
         self._signal()
@@ -310,14 +384,27 @@ class TelemetrySubscriber:
 
     def close(self) -> None:
         """Unsubscribe now; a listening subscriber still delivers what it has buffered."""
+        self._pull()
         self._detach()
         self._closing = True
         self._signal()
 
     def _detach(self) -> None:
         env, self._env = self._env, None
+        self._waiting = False
         if env is not None:
             router.detach(env, self)
+
+
+def _events(items: list[dict[str, Any] | Figures]) -> list[dict[str, Any]]:
+    """A batch's events, those of the runs of invocation records built now, together."""
+    events: list[dict[str, Any]] = []
+    for item in items:
+        if type(item) is tuple:
+            events += build_events(item)
+        else:
+            events.append(cast(dict[str, Any], item))
+    return events
 
 
 def subscribe_telemetry(
