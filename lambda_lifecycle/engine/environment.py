@@ -370,14 +370,15 @@ class Environment:
         now = self.clock.now()
         if inv.answer(now, body, content_type, error):
             inv.produced_bytes = len(body)
-            self._publish_about(inv, "runtime_done", now)
+            if self._hub.listening:
+                self._publish_about(inv, "runtime_done", now)
 
     def answer_platform_error(
         self, inv: Invocation, error: dict[str, Any], status: InvokeStatus
     ) -> None:
         """Answer ``inv`` for the runtime with a platform error body."""
         now = self.clock.now()
-        if inv.answer_error(now, error, status):
+        if inv.answer_error(now, error, status) and self._hub.listening:
             self._publish_about(inv, "runtime_done", now)
 
     def register(self, client: ExtensionClient, events: list[str]) -> str:
@@ -710,7 +711,8 @@ class Environment:
         watch = self._watch
         if watch is not None and inv.deadline < watch.deadline:
             watch.deadline = inv.deadline
-        self._publish_about(inv, "invoke_start", begun)
+        if self._hub.listening:
+            self._publish_about(inv, "invoke_start", begun)
 
     def _end_invoke(self) -> None:
         """The Invoke phase completed (state Frozen): freeze and close the invocation's books."""
@@ -742,7 +744,8 @@ class Environment:
         inv.ended = end
         if inv.done is not None:
             inv.done.set()
-        self._publish_about(inv, "invoke_end", end)
+        if self._hub.listening:
+            self._publish_about(inv, "invoke_end", end)
 
     # ----------------------------------------------------------------- failure and reset --
     _failure_status: InvokeStatus = "error"
@@ -869,7 +872,7 @@ class Environment:
         core = self.core
         before = core.state
         row = self._machine.fire(core, event)
-        if self._hub.wants("transition"):
+        if self._hub.listening and self._hub.wants("transition"):
             inv = self._current
             self._emit(
                 "transition",
