@@ -37,7 +37,8 @@ if TYPE_CHECKING:
     from .invocation import Invocation
 
 _log = structlog.get_logger("lambda_lifecycle")
-_structlog_configured = structlog.is_configured
+structlog_configured = structlog.is_configured
+"""Whether the application has configured structlog (then every event goes to it too)."""
 
 
 class LifecycleEvent:
@@ -179,19 +180,19 @@ class Listener:
 class EventHub:
     """The fan-out point of one environment's events."""
 
-    __slots__ = ("_receivers", "_subscribers", "_wanted")
+    __slots__ = ("_receivers", "_subscribers", "wanted")
 
     def __init__(self) -> None:
         self._subscribers: list[Subscription | Listener] = []
         self._receivers: tuple[Subscription | Listener, ...] = ()  # a snapshot, for publish
-        self._wanted: frozenset[str] | None = frozenset()  # None: every type is wanted
+        self.wanted: frozenset[str] | None = frozenset()
+        """The event types some subscriber or listener receives (None: every type); structlog,
+        once configured, wants every type too (see :meth:`wants`)."""
 
     def wants(self, event_type: str) -> bool:
         """Whether an event of ``event_type`` would reach anyone now."""
-        if _structlog_configured():
-            return True
-        wanted = self._wanted
-        return wanted is None or event_type in wanted
+        wanted = self.wanted
+        return wanted is None or event_type in wanted or structlog_configured()
 
     def changed(self) -> None:
         """Recompute which event types anyone wants (a listener changed its types)."""
@@ -200,15 +201,15 @@ class EventHub:
         for sub in self._subscribers:
             types = sub.types
             if types is None:
-                self._wanted = None
+                self.wanted = None
                 return
             wanted |= types
-        self._wanted = frozenset(wanted)
+        self.wanted = frozenset(wanted)
 
     @property
     def listening(self) -> bool:
         """Whether anything would receive an event now."""
-        return bool(self._subscribers) or _structlog_configured()
+        return bool(self._subscribers) or structlog_configured()
 
     def subscribe(self) -> Subscription:
         """A new subscription receiving every event from now on."""
@@ -240,7 +241,7 @@ class EventHub:
             types = sub.types
             if types is None or event.type in types:
                 sub._put(event)
-        if _structlog_configured():
+        if structlog_configured():
             _log.debug(
                 f"lambda_lifecycle.{event.type}",
                 environment_id=event.environment_id,
