@@ -185,3 +185,40 @@ async def test_the_moments_of_an_invocation_are_watched_only_while_needed() -> N
             await result.report()
             await anyio.sleep(1)
             assert watched()  # delivered: waiting again
+
+
+async def test_a_batch_completed_by_what_falls_due_leaves_the_rest_to_its_own_timer() -> None:
+    async def handler(event: RuntimeEvent, rt: EchoRuntime) -> bytes:
+        await anyio.sleep(0.010)
+        return b"{}"
+
+    async def extension(client: ExtensionClient) -> None:
+        client.register(["INVOKE"])
+        while True:
+            await client.next()
+            await anyio.sleep(1)
+
+    collector = Collector()
+    env = Environment(
+        EchoRuntime(handler).participant(), [InProcessExtension(extension, "slow")], None
+    )
+    buffering = {"maxItems": 1000, "timeoutMs": 25}
+    async with (
+        env,
+        subscribe_telemetry(env, ["platform", "function"], buffering, deliver=collector),
+    ):
+        await (await env.invoke({})).report()
+        await anyio.sleep(1)
+        first = len(collector.batches)
+        begun = anyio.current_time()
+        for _ in range(999):
+            log_function_line(env, "x")  # the batch's timer starts now
+        await (await env.invoke({}, request_id="r")).report()
+        await anyio.sleep(1)
+    batches = collector.batches[first:]
+    times = [round((at - begun) * 1000, 3) for at in collector.times[first:]]
+    # At 25 ms the batch is due; START (due since 0 ms) completes it at 1,000 events. The
+    # runtimeDone of 10 ms opens the next batch, due at 35 ms, not at once.
+    assert [types(batch)[-1] for batch in batches[:2]] == ["platform.start", "platform.runtimeDone"]
+    assert [len(batch) for batch in batches[:2]] == [1000, 1]
+    assert times[:2] == [25.0, 35.0]

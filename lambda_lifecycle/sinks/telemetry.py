@@ -343,12 +343,13 @@ class TelemetrySubscriber:
             self._wake = None
             opened = self._opened_at
             if opened is not None and anyio.current_time() >= opened + timeout:
-                self._pull()
-                if self._batch:
-                    self._seal()
-                else:
-                    self._opened_at = None
-                    self._update_waiting()
+                self._pull()  # what is due of an invocation belongs to this batch
+                if self._opened_at == opened:  # (else taking it completed the batch)
+                    if self._batch:
+                        self._seal()
+                    else:
+                        self._opened_at = None
+                        self._update_waiting()
 
     async def __aenter__(self) -> TelemetrySubscriber:
         if self._listening or self._env is None:
