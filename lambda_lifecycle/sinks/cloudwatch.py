@@ -210,9 +210,6 @@ class LogSink:
         except Exception as exc:
             self._failed(exc)
 
-    def expect(self, at: float) -> None:
-        """Not called: the sink never waits (it writes what it is handed at once)."""
-
     def _failed(self, exc: Exception) -> None:
         if self.error is None:
             self.error = exc

@@ -13,12 +13,12 @@ joining during Init (as extensions subscribe on AWS) still receives the Init's e
 Each sink says what it needs (:attr:`Sink.needs`): ``text`` (the plain-text lines) and/or
 ``platform`` (the ``platform.*`` records); the bridge makes only what someone needs. The records
 of an invocation reach the sinks in runs (:meth:`Sink.accept_invoke`); a sink that delivers on a
-timer can wait to be told when such a record is due (:func:`wait`, :meth:`Sink.expect`) and ask
-for it at once (:func:`flush`). With no sink attached the router stops listening, so the engine
-pays nothing on its invoke path. Output lines
-of the runtime and of the extensions enter through :func:`log_function_line` and
-:func:`log_extension_line`, which return at once when no sink is attached; a line written during
-an invocation carries its request id when it is an application record.
+timer can wait to be told when such a record is due (:func:`wait`, :meth:`WaitingSink.expect`)
+and ask for it at once (:func:`flush`). With no sink attached the router stops listening, so the
+engine pays nothing on its invoke path. Output lines of the runtime and of the extensions enter
+through :func:`log_function_line` and :func:`log_extension_line`, which return at once when no
+sink is attached; a line written during an invocation carries its request id when it is an
+application record.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ __all__ = [
     "Need",
     "Router",
     "Sink",
+    "WaitingSink",
     "attach",
     "detach",
     "flush",
@@ -83,6 +84,10 @@ class Sink(Protocol):
         """Take a run of an invocation's records (called on the engine's call stack)."""
         ...
 
+
+class WaitingSink(Sink, Protocol):
+    """A sink that delivers on a timer, and can wait to be told when a record is due."""
+
     def expect(self, at: float) -> None:
         """A record of engine time ``at`` is due; :meth:`Router.flush` hands it over now.
         Called only while the sink waits for it (:meth:`Router.wait`)."""
@@ -97,7 +102,7 @@ class Router:
     def __init__(self, env: Environment) -> None:
         self._env = weakref.ref(env)  # the registry's key: never hold it strongly
         self.sinks: tuple[Sink, ...] = ()
-        self._waiting: set[Sink] = set()  # timed sinks waiting to be told of a due record
+        self._waiting: set[WaitingSink] = set()  # sinks waiting to be told of a due record
         self._bridge = Bridge(
             env.id,
             env.config,
@@ -141,8 +146,8 @@ class Router:
         """Hand over at once the records of the invocation under way that are due."""
         self._bridge.flush()
 
-    def wait(self, sink: Sink, waiting: bool) -> None:
-        """``sink`` (timed) starts or stops waiting to be told when a record is due."""
+    def wait(self, sink: WaitingSink, waiting: bool) -> None:
+        """``sink`` starts or stops waiting to be told when a record is due."""
         if waiting:
             self._waiting.add(sink)
         else:
@@ -163,7 +168,7 @@ class Router:
     def update(self, sinks: tuple[Sink, ...]) -> None:
         """Serve ``sinks`` from now on; listen to the environment while there is any."""
         self.sinks = sinks
-        self._waiting &= set(sinks)
+        self._waiting = {sink for sink in self._waiting if sink in sinks}
         bridge = self._bridge
         bridge.text = any("text" in sink.needs for sink in sinks)
         bridge.platform = any("platform" in sink.needs for sink in sinks)
@@ -241,7 +246,7 @@ def flush(env: Environment) -> None:
         router.flush()
 
 
-def wait(env: Environment, sink: Sink, waiting: bool) -> None:
+def wait(env: Environment, sink: WaitingSink, waiting: bool) -> None:
     """``sink`` starts or stops waiting to be told when a record is due (see
     :meth:`Router.wait`)."""
     router = _routers.get(env)
