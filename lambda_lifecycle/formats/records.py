@@ -74,6 +74,7 @@ __all__ = [
     "TelemetryStream",
     "TelemetrySubscription",
     "Tracing",
+    "compact",
     "format_time",
     "parse_time",
     "record_from",
@@ -249,7 +250,7 @@ def _optional_metrics(data: Mapping[str, Any]) -> Mapping[str, Any] | None:
 # --- writing a record object ------------------------------------------------------------------
 
 
-def _compact(fields: dict[str, Any]) -> dict[str, Any]:
+def compact(fields: dict[str, Any]) -> dict[str, Any]:
     """The fields whose value is not None (AWS leaves absent optional fields out)."""
     return {key: value for key, value in fields.items() if value is not None}
 
@@ -308,7 +309,7 @@ class Tracing:
     type: TraceHeader = TRACE_HEADER
 
     def to_record(self) -> dict[str, Any]:
-        return _compact({"spanId": self.span_id, "type": self.type, "value": self.value})
+        return compact({"spanId": self.span_id, "type": self.type, "value": self.value})
 
     @classmethod
     def from_record(cls, data: Any) -> Tracing:
@@ -347,7 +348,7 @@ class InitStart:
     instance_max_memory: int | None = None
 
     def to_record(self) -> dict[str, Any]:
-        return _compact(
+        return compact(
             {
                 "initializationType": _need(
                     self.initialization_type, "initializationType", self.TYPE
@@ -391,7 +392,7 @@ class InitRuntimeDone:
 
     def to_record(self) -> dict[str, Any]:
         _check_error_type(self.TYPE, self.status, self.error_type)
-        return _compact(
+        return compact(
             {
                 "initializationType": self.initialization_type,
                 "phase": self.phase,
@@ -429,7 +430,7 @@ class InitReport:
 
     def to_record(self) -> dict[str, Any]:
         _check_error_type(self.TYPE, self.status, self.error_type)
-        return _compact(
+        return compact(
             {
                 "initializationType": _need(
                     self.initialization_type, "initializationType", self.TYPE
@@ -471,7 +472,7 @@ class RestoreStart:
     instance_max_memory: int | None = None
 
     def to_record(self) -> dict[str, Any]:
-        return _compact(
+        return compact(
             {
                 "functionName": self.function_name,
                 "functionVersion": self.function_version,
@@ -507,7 +508,7 @@ class RestoreRuntimeDone:
 
     def to_record(self) -> dict[str, Any]:
         _check_error_type(self.TYPE, self.status, self.error_type)
-        return _compact(
+        return compact(
             {"status": self.status, "errorType": self.error_type, "spans": _span_list(self.spans)}
         )
 
@@ -532,7 +533,7 @@ class RestoreReport:
     def to_record(self) -> dict[str, Any]:
         _check_error_type(self.TYPE, self.status, self.error_type)
         metrics = None if self.duration_ms is None else {"durationMs": self.duration_ms}
-        return _compact(
+        return compact(
             {
                 "status": self.status,
                 "errorType": self.error_type,
@@ -564,7 +565,7 @@ class Start:
     tracing: Tracing | None = None
 
     def to_record(self) -> dict[str, Any]:
-        return _compact(
+        return compact(
             {
                 "requestId": self.request_id,
                 "version": self.version,
@@ -597,7 +598,7 @@ class RuntimeDone:
 
     def to_record(self) -> dict[str, Any]:
         _check_error_type(self.TYPE, self.status, self.error_type)
-        return _compact(
+        return compact(
             {
                 "requestId": self.request_id,
                 "status": self.status,
@@ -613,7 +614,7 @@ class RuntimeDone:
             if self.produced_bytes is not None:
                 raise ValueError(f"{self.TYPE}: producedBytes is only sent with durationMs")
             return None
-        return _compact({"durationMs": self.duration_ms, "producedBytes": self.produced_bytes})
+        return compact({"durationMs": self.duration_ms, "producedBytes": self.produced_bytes})
 
     @classmethod
     def from_record(cls, data: Any) -> RuntimeDone:
@@ -659,7 +660,7 @@ class Report:
     def to_record(self) -> dict[str, Any]:
         status = _need(self.status, "status", self.TYPE)
         _check_error_type(self.TYPE, status, self.error_type)
-        return _compact(
+        return compact(
             {
                 "requestId": self.request_id,
                 "status": status,
@@ -671,7 +672,7 @@ class Report:
         )
 
     def _metric_fields(self) -> dict[str, Any]:
-        return _compact(
+        return compact(
             {
                 "durationMs": self.duration_ms,
                 "billedDurationMs": self.billed_duration_ms,
@@ -716,7 +717,7 @@ class ExtensionState:
     error_type: str | None = None
 
     def to_record(self) -> dict[str, Any]:
-        return _compact(
+        return compact(
             {
                 "name": self.name,
                 "state": self.state,
@@ -808,7 +809,7 @@ class AppLog:
             "requestId": self.request_id,
             "message": self.message,
         }
-        return {**_compact(fields), **self.extra}
+        return {**compact(fields), **self.extra}
 
     @classmethod
     def from_record(cls, data: Any) -> AppLog:

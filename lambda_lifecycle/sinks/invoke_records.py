@@ -48,6 +48,7 @@ from ..formats.records import (
     LegacyTimeout,
     Status,
     Tracing,
+    compact,
     format_wall,
 )
 from ..formats.textlog import (
@@ -536,7 +537,7 @@ def build_events(figures: Figures) -> list[dict[str, Any]]:
         if version is not None and tracing is not None:  # the usual case, built at once
             body = {"requestId": rid, "version": version, "tracing": tracing}
         else:
-            body = _compact({"requestId": rid, "version": version, "tracing": tracing})
+            body = compact({"requestId": rid, "version": version, "tracing": tracing})
         start_time = format_wall(start_at + offset)
         events.append({"time": start_time, "type": "platform.start", "record": body})
     if not (done or end):
@@ -545,7 +546,7 @@ def build_events(figures: Figures) -> list[dict[str, Any]]:
     if done:
         # platform.runtimeDone; its spans only when the runtime itself answered.
         if produced is None:
-            body = _compact(
+            body = compact(
                 {
                     "requestId": rid,
                     "status": status,
@@ -574,7 +575,7 @@ def build_events(figures: Figures) -> list[dict[str, Any]]:
                     "tracing": tracing,
                 }
             else:
-                body = _compact(
+                body = compact(
                     {
                         "requestId": rid,
                         "status": status,
@@ -594,7 +595,7 @@ def build_events(figures: Figures) -> list[dict[str, Any]]:
                 "memorySizeMB": memory_size_mb,
             }
         else:
-            metrics = _compact(
+            metrics = compact(
                 {
                     "durationMs": duration_ms,
                     "billedDurationMs": billed_ms,
@@ -618,7 +619,7 @@ def build_events(figures: Figures) -> list[dict[str, Any]]:
                 "tracing": tracing,
             }
         else:
-            body = _compact(
+            body = compact(
                 {
                     "requestId": rid,
                     "status": status,
@@ -679,8 +680,3 @@ def _usual_events(figures: Figures) -> list[dict[str, Any]]:
             },
         },
     ]
-
-
-def _compact(fields: dict[str, Any]) -> dict[str, Any]:
-    """``fields`` without those that are None (AWS leaves absent fields out)."""
-    return {key: value for key, value in fields.items() if value is not None}
