@@ -14,7 +14,9 @@ A :class:`Listener` is the synchronous alternative to a subscription: its callba
 and telemetry sinks of :mod:`lambda_lifecycle.sinks` are listeners, so that no line is lost or
 reordered; a listener's callback must be quick and must not raise.
 
-When nobody listens the cost on the invoke path is one attribute check per event.
+An event nobody wants is never built: the engine first asks :attr:`EventHub.wanted` (and
+whether structlog is configured), which on the invoke path costs a check per event. An event
+about an invocation builds its ``data`` only when someone reads it.
 """
 
 from __future__ import annotations
