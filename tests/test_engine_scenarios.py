@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import anyio
@@ -710,3 +711,41 @@ async def test_cancelled_caller_does_not_cancel_the_invocation() -> None:
         assert env.state == "Frozen"
         assert rt.counter == 2
         assert (await env.invoke({})).json() == {"done": True}
+
+
+async def test_the_invocation_under_way_and_the_events_about_it() -> None:
+    seen: list[str | None] = []
+    env: Environment
+
+    async def handler(event: RuntimeEvent, rt: EchoRuntime) -> bytes:
+        current = env.invocation
+        seen.append(None if current is None else current.request_id)
+        await anyio.sleep(0.5)
+        return b'{"ok": true}'
+
+    env = Environment(EchoRuntime(handler).participant(), config=FunctionConfig(timeout=3))
+    async with env:
+        sub = env.subscribe()
+        assert env.invocation is None
+        result = await env.invoke({}, request_id="r1", trace_id="Root=1-abc;Sampled=0")
+        report = await result.report()
+        assert env.invocation is None  # the phase ended
+    assert seen == ["r1"]
+    events = {e.type: e for e in drain(sub) if e.invocation is not None}
+    assert set(events) == {"invoke_start", "runtime_done", "invoke_end"}
+    assert all(e.invocation is result._invocation for e in events.values())
+    assert events["invoke_start"].data == {
+        "request_id": "r1",
+        "version": "$LATEST",
+        "trace_id": "Root=1-abc;Sampled=0",
+    }
+    assert events["runtime_done"].data == {
+        "request_id": "r1",
+        "status": "success",
+        "error_type": None,
+        "error_message": None,
+        "duration_ms": pytest.approx(500.0),
+        "produced_bytes": len(b'{"ok": true}'),
+    }
+    assert events["invoke_end"].data == dataclasses.asdict(report)
+    assert report.request_id == "r1"
