@@ -32,17 +32,18 @@ def _loop_time() -> Callable[[], float]:
 class Clock:
     """Monotonic now, and its mapping to the Unix epoch. Create it inside a running loop."""
 
-    __slots__ = ("_offset", "now")
+    __slots__ = ("now", "offset")
 
     def __init__(self) -> None:
         self.now: Callable[[], float] = _loop_time()
         """Monotonic seconds (the event loop's clock)."""
-        self._offset = time.time() - self.now()
+        self.offset = time.time() - self.now()
+        """Unix time minus monotonic time: ``wall(at) == at + offset``."""
 
     def wall(self, at: float) -> float:
         """Unix time in seconds of the monotonic instant ``at``."""
-        return at + self._offset
+        return at + self.offset
 
     def wall_ms(self, at: float) -> int:
         """Unix time in whole milliseconds of the monotonic instant ``at``."""
-        return int((at + self._offset) * 1000)
+        return int((at + self.offset) * 1000)

@@ -897,7 +897,7 @@ class Environment:
         hub = self._hub
         wanted = hub.wanted  # hub.wants() inlined: this runs three times per invocation
         if wanted is None or event_type in wanted or structlog_configured():
-            wall = self.clock.wall(now)
+            wall = now + self.clock.offset
             hub.publish(LifecycleEvent(event_type, self.id, now, wall, invocation=inv))
 
 

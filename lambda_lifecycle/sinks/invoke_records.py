@@ -184,7 +184,7 @@ class InvokeRecords:
         produced = inv.produced_bytes
         answered = inv.answered_at
         ended = inv.ended
-        if (
+        if not (
             start_at is not None
             and done
             and end
@@ -200,21 +200,8 @@ class InvokeRecords:
             and answered is not None
             and ended is not None
         ):
-            self._make_usual(inv, version, produced, answered, ended, text=text, platform=platform)
-
-    def _make_usual(
-        self,
-        inv: Invocation,
-        version: str,
-        produced: int,
-        answered: float,
-        ended: float,
-        *,
-        text: bool,
-        platform: bool,
-    ) -> None:
-        start_at = self.start_at
-        assert start_at is not None
+            return
+        # The usual run: what its sinks need, made at once from the figures at hand.
         rid = inv.request_id
         trace = inv.trace_id
         memory_size_mb = inv.memory_size_mb
@@ -231,7 +218,7 @@ class InvokeRecords:
             )
         if platform:
             self._usual = (
-                _USUAL, self.offset, start_at, answered, ended, rid, version, trace,
+                _USUAL, offset, start_at, answered, ended, rid, version, trace,
                 latency_ms, produced, duration_ms, billed_ms, memory_size_mb, overhead_ms,
             )  # fmt: skip
             fixed = _FIXED_SIZES.get(_USUAL_SHAPE)
