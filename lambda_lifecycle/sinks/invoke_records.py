@@ -521,10 +521,7 @@ def build_events(figures: Figures) -> list[dict[str, Any]]:
     events = []
     start_time = None
     if start_at is not None:
-        if version is not None and tracing is not None:  # the usual case, built at once
-            body = {"requestId": rid, "version": version, "tracing": tracing}
-        else:
-            body = compact({"requestId": rid, "version": version, "tracing": tracing})
+        body = compact({"requestId": rid, "version": version, "tracing": tracing})
         start_time = format_wall(start_at + offset)
         events.append({"time": start_time, "type": "platform.start", "record": body})
     if not (done or end):
@@ -532,17 +529,10 @@ def build_events(figures: Figures) -> list[dict[str, Any]]:
     answer_time = format_wall(answered + offset)
     if done:
         # platform.runtimeDone; its spans only when the runtime itself answered.
-        if produced is None:
-            body = compact(
-                {
-                    "requestId": rid,
-                    "status": status,
-                    "errorType": error_type,
-                    "metrics": {"durationMs": latency_ms},
-                    "tracing": tracing,
-                }
-            )
-        else:
+        metrics: dict[str, Any] = {"durationMs": latency_ms}
+        spans = None
+        if produced is not None:
+            metrics["producedBytes"] = produced
             if started is None:
                 start_time = answer_time
             elif start_time is None or started != start_at:  # not this run's START
@@ -552,73 +542,53 @@ def build_events(figures: Figures) -> list[dict[str, Any]]:
                 {"name": "responseDuration", "start": answer_time, "durationMs": 0.0},
                 {"name": "runtimeOverhead", "start": answer_time, "durationMs": 0.0},
             ]
-            metrics = {"durationMs": latency_ms, "producedBytes": produced}
-            if error_type is None and tracing is not None:  # the usual case, built at once
-                body = {
-                    "requestId": rid,
-                    "status": status,
-                    "metrics": metrics,
-                    "spans": spans,
-                    "tracing": tracing,
-                }
-            else:
-                body = compact(
-                    {
-                        "requestId": rid,
-                        "status": status,
-                        "errorType": error_type,
-                        "metrics": metrics,
-                        "spans": spans,
-                        "tracing": tracing,
-                    }
-                )
+        body = _outcome_record(
+            rid, status, error_type, metrics=metrics, spans=spans, tracing=tracing
+        )
         events.append({"time": answer_time, "type": "platform.runtimeDone", "record": body})
     if end:
         # platform.report, with its extensionOverhead span when the runtime was reached.
-        if max_memory_used_mb is None and init_ms is None and restore_ms is None:
-            metrics = {
+        metrics = compact(
+            {
                 "durationMs": duration_ms,
                 "billedDurationMs": billed_ms,
                 "memorySizeMB": memory_size_mb,
+                "maxMemoryUsedMB": max_memory_used_mb,
+                "initDurationMs": init_ms,
+                "restoreDurationMs": restore_ms,
             }
-        else:
-            metrics = compact(
-                {
-                    "durationMs": duration_ms,
-                    "billedDurationMs": billed_ms,
-                    "memorySizeMB": memory_size_mb,
-                    "maxMemoryUsedMB": max_memory_used_mb,
-                    "initDurationMs": init_ms,
-                    "restoreDurationMs": restore_ms,
-                }
-            )
-        report_spans = None
+        )
+        spans = None
         if delivered:
-            report_spans = [
-                {"name": "extensionOverhead", "start": answer_time, "durationMs": overhead_ms}
-            ]
-        if error_type is None and report_spans is not None and tracing is not None:
-            body = {  # the usual case, built at once
-                "requestId": rid,
-                "status": status,
-                "metrics": metrics,
-                "spans": report_spans,
-                "tracing": tracing,
-            }
-        else:
-            body = compact(
-                {
-                    "requestId": rid,
-                    "status": status,
-                    "errorType": error_type,
-                    "metrics": metrics,
-                    "spans": report_spans,
-                    "tracing": tracing,
-                }
-            )
+            spans = [{"name": "extensionOverhead", "start": answer_time, "durationMs": overhead_ms}]
+        body = _outcome_record(
+            rid, status, error_type, metrics=metrics, spans=spans, tracing=tracing
+        )
         when = format_wall(ended + offset)
         events.append({"time": when, "type": "platform.report", "record": body})
     return events
+
+
+def _outcome_record(
+    rid: str,
+    status: Status,
+    error_type: str | None,
+    *,
+    metrics: dict[str, Any],
+    spans: list[dict[str, Any]] | None,
+    tracing: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The ``record`` of ``platform.runtimeDone`` and ``platform.report``."""
+    return compact(
+        {
+            "requestId": rid,
+            "status": status,
+            "errorType": error_type,
+            "metrics": metrics,
+            "spans": spans,
+            "tracing": tracing,
+        }
+    )
 
 
 def _usual_events(figures: Figures) -> list[dict[str, Any]]:
