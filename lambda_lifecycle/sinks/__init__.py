@@ -13,8 +13,9 @@ package produces both from the engine's lifecycle events, through the pure rende
 - :func:`log_function_line`, :func:`log_extension_line`: a line of output from the runtime or an
   extension, for in-process participants and process front ends (:mod:`.router`).
 
-Modules, lowest first: :mod:`.bridge` turns lifecycle events into records, :mod:`.router` is the
-one synchronous listener per environment that hands them to every sink, :mod:`.cloudwatch` and
+Modules, lowest first: :mod:`.invoke_records` makes an invocation's records straight from the
+invocation, :mod:`.bridge` turns lifecycle events into records, :mod:`.router` is the one
+synchronous listener per environment that hands them to every sink, :mod:`.cloudwatch` and
 :mod:`.telemetry` are the sinks. An environment with no sink attached has no listener, so its
 invoke path costs what it costs without this package.
 """
