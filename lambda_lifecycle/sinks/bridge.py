@@ -71,7 +71,7 @@ from ..formats.records import (
 )
 from .invoke_records import InvokeRecords, outcome
 
-__all__ = ["EVENT_TYPES", "MOMENT_TYPES", "Bridge", "Current", "Entry", "runtime_version_arn"]
+__all__ = ["EVENT_TYPES", "MOMENT_TYPES", "Bridge", "Entry", "runtime_version_arn"]
 
 _STREAMS: dict[type[Any], str] = {cls: cls.TYPE.split(".")[0] for cls in TELEMETRY_RECORDS}
 """The Telemetry API stream of each record class: ``platform``, ``function`` or ``extension``."""
@@ -127,16 +127,14 @@ def runtime_version_arn(config: FunctionConfig) -> str | None:
 _NOTHING_WRITTEN, _START_WRITTEN, _DONE_WRITTEN = 0, 1, 2
 """How far the records of the invocation under way have been handed to the sinks."""
 
-Current = Callable[[], tuple[Invocation, float] | None]
-"""The invocation in its Invoke phase, if any, and the environment's Unix time offset."""
-
 
 class Bridge:
     """Turns one environment's lifecycle events into records for its sinks.
 
     Entries go to ``emit``, the records of an invocation to ``emit_invoke``, and ``expect(at)``
     announces a record of time ``at`` that is due but not handed over yet (see the module
-    docstring); ``current`` tells which invocation is in its Invoke phase. ``text`` and
+    docstring); ``current`` tells which invocation is in its Invoke phase, ``offset`` the
+    environment's Unix time minus its engine time. ``text`` and
     ``platform`` say who is listening (set by the router): when neither is, an invocation's
     records are not made at all (only output lines are watched). ``live`` hands every record
     over the moment it happens.
@@ -155,6 +153,7 @@ class Bridge:
         "_expect",
         "_handlers",
         "_instance_id",
+        "_offset",
         "_stage",
         "_written",
         "live",
@@ -170,12 +169,14 @@ class Bridge:
         emit: Callable[[Entry], None],
         emit_invoke: Callable[[InvokeRecords], None],
         expect: Callable[[float], None],
-        current: Current,
+        current: Callable[[], Invocation | None],
+        offset: Callable[[], float],
     ) -> None:
         self._emit = emit
         self._emit_invoke = emit_invoke
         self._expect = expect
         self._current = current
+        self._offset = offset
         self._config = config
         self._instance_id = environment_id
         self._arn = runtime_version_arn(config)
@@ -198,8 +199,8 @@ class Bridge:
     @property
     def request_id(self) -> str | None:
         """The invocation in its Invoke phase, if any."""
-        current = self._current()
-        return None if current is None else current[0].request_id
+        inv = self._current()
+        return None if inv is None else inv.request_id
 
     def handle(self, event: LifecycleEvent) -> None:
         """Turn ``event`` into its records (most event types have none)."""
@@ -212,10 +213,9 @@ class Bridge:
         ``platform.runtimeDone`` once the runtime has answered)."""
         if not (self.text or self.platform):
             return
-        current = self._current()
-        if current is None:
+        inv = self._current()
+        if inv is None:
             return
-        inv, offset = current
         stage = self._stage if inv is self._written else _NOTHING_WRITTEN
         if stage == _DONE_WRITTEN:
             return
@@ -225,6 +225,7 @@ class Bridge:
         self._written = inv
         self._stage = _DONE_WRITTEN if done else _START_WRITTEN
         start_at = inv.begun_at if stage == _NOTHING_WRITTEN else None
+        offset = self._offset()
         records = InvokeRecords(inv, self._config, offset, start_at=start_at, done=done, end=False)
         self._emit_invoke(records)
 

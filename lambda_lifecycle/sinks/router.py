@@ -110,6 +110,7 @@ class Router:
             emit_invoke=self._dispatch_invoke,
             expect=self._expect,
             current=self._current,
+            offset=self._offset,
         )
         self._listener: Listener | None = None
         self._init: list[Entry] | None = None  # the entries of the Init phase under way
@@ -134,13 +135,13 @@ class Router:
         for sink in tuple(self._waiting):
             sink.expect(at)
 
-    def _current(self) -> tuple[Invocation, float] | None:
+    def _current(self) -> Invocation | None:
         env = self._env()
-        inv = None if env is None else env.invocation
-        if inv is None:
-            return None
+        return None if env is None else env.invocation
+
+    def _offset(self) -> float:
         at, wall = self.now()
-        return inv, wall - at
+        return wall - at
 
     def flush(self) -> None:
         """Hand over at once the records of the invocation under way that are due."""
