@@ -221,7 +221,7 @@ async def test_killed_runtime_reports_the_signal() -> None:
 
     rt = EchoRuntime(handler=killed)
     async with Environment(rt.participant()) as env:
-        procs.append(env._procs.entries)
+        procs.append(env.procs.entries)
         result = await env.invoke({})
     assert result.error is not None
     assert result.error["errorMessage"].endswith("Runtime exited with error: signal: killed")
@@ -649,7 +649,7 @@ async def test_registration_rules() -> None:
     ]
     async with Environment(EchoRuntime().participant(), exts) as env:
         await env.invoke({})
-        late = env._ext_clients[next(iter(env._ext_clients))]
+        late = env.ext_clients[next(iter(env.ext_clients))]
         newcomer = ExtensionClient(env, env.generation, "late", "external")
         with pytest.raises(APIError) as closed:
             newcomer.register(["INVOKE"])

@@ -4,9 +4,15 @@ A :class:`RuntimeClient` is what ``http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/run
 to a real runtime; an :class:`ExtensionClient` is ``/2020-01-01/extension/...`` for one extension.
 In-process participants call them directly; an HTTP front end maps each route onto the same
 method, and each refusal onto the :class:`~lambda_lifecycle.core.errors.APIError`'s status and
-JSON body. The rules are AWS's: ``next`` is a long poll that also signals completion of the
-current phase; an answer for a request id other than the current invocation's is refused (400);
-a second answer is refused (403); a response over 6,291,556 bytes is refused (413) and the caller
+JSON body. Only API errors ever leave these methods.
+
+The clients decide nothing about the lifecycle: each call asks the environment's core
+(:class:`~lambda_lifecycle.core.environment.EnvironmentCore`, through the :class:`Environment`)
+whether it is allowed and what it changes, and keeps only what belongs to the participant
+itself: its long poll (at most one pending ``next``, and the events handed to it), its SIGTERM
+handler, and (the runtime) the invocation it holds. The invocation's own rules are the Runtime
+API's: an answer for a request id other than the current invocation's is refused (400), a
+second answer is refused (403), a response over 6,291,556 bytes is refused (413) and the caller
 receives ``Function.ResponseSizeTooLarge``.
 
 A client belongs to one *generation* of processes: after a Reset, the clients of the torn-down
@@ -72,7 +78,7 @@ def _refuse(message: str) -> APIError:
     return APIError("InvalidStateTransition", message, 403)
 
 
-class _Parking:
+class LongPoll:
     """A participant's long poll: at most one pending ``next``, and the events handed to it."""
 
     __slots__ = ("_new_waiter", "_parked", "_queued")
@@ -84,6 +90,7 @@ class _Parking:
 
     @property
     def parked(self) -> bool:
+        """Whether a ``next`` is waiting."""
         return self._parked is not None
 
     def hand(self, event: Any) -> None:
@@ -91,6 +98,17 @@ class _Parking:
         self._queued.append(event)
         if self._parked is not None:
             self._parked.set()
+
+    async def take(self) -> Any:
+        """Wait for the next event handed over (at once when one is queued)."""
+        queued = self._queued
+        if not queued:
+            parked = self._parked = self._new_waiter()
+            try:
+                await parked.wait()
+            finally:
+                self._parked = None
+        return queued.pop(0)
 
 
 class _Client:
@@ -101,7 +119,7 @@ class _Client:
     def __init__(self, env: Environment, generation: int) -> None:
         self._env = env
         self._generation = generation
-        self._poll = _Parking(env.new_waiter)
+        self._poll = LongPoll(env.new_waiter)
         self._sigterm: Callable[[], None] | None = None
 
     @property
@@ -136,7 +154,7 @@ class RuntimeClient(_Client):
         self._restore: anyio.Event | None = None
         self.invocation: Invocation | None = None
 
-    # -- helpers for the engine ---------------------------------------------------------------
+    # -- for the engine ---------------------------------------------------------------------
     @property
     def waiting_for_restore(self) -> bool:
         """Whether the runtime is waiting in ``restore/next``."""
@@ -152,20 +170,17 @@ class RuntimeClient(_Client):
         if self._restore is not None:
             self._restore.set()
 
-    def _current(self) -> None:
-        if self._generation != self._env.generation:
-            raise _refuse("this runtime's environment was reset; its processes are gone")
-
-    # -- the API -------------------------------------------------------------------------------
+    # -- the API ------------------------------------------------------------------------------
     async def next(self) -> RuntimeEvent:
         """``GET /runtime/invocation/next``: finish the current event and wait for the next.
 
         Refused while the current invocation has no answer, or while a ``next`` is pending.
+        During a Reset or a Shutdown the call is held until the runtime is stopped.
         """
-        self._current()
+        env = self._env
+        env.core.check_generation(self._generation, RUNTIME)
         if self._poll.parked or self._restore is not None:
             raise _refuse("a next request is already pending")
-        env = self._env
         inv = self.invocation
         if inv is not None:
             if inv.result is None:
@@ -174,21 +189,9 @@ class RuntimeClient(_Client):
                     "post its response or error before asking for the next one"
                 )
             self.invocation = None
-            env.arrive(RUNTIME)
-        elif env.core.state in ("Init", "Restore") and RUNTIME in env.core.owed:
-            env.arrive(RUNTIME)
-        # The long poll, inlined here and in ExtensionClient.next on purpose: one coroutine per
-        # next, not two, on the invoke path.
-        poll = self._poll
-        queued = poll._queued
-        if not queued:
-            parked = poll._parked = poll._new_waiter()
-            try:
-                await parked.wait()
-            finally:
-                poll._parked = None
-        event: Any = queued.pop(0)
-        return event  # type: ignore[no-any-return]
+        env.runtime_next()
+        event: RuntimeEvent = await self._poll.take()
+        return event
 
     def respond(self, request_id: str, body: bytes, content_type: str = "application/json") -> None:
         """``POST /runtime/invocation/{id}/response``."""
@@ -215,9 +218,7 @@ class RuntimeClient(_Client):
         ``errorType``.
         """
         inv = self._answerable(request_id)
-        payload = dict(error)
-        payload.setdefault("errorType", error_type or "Unhandled")
-        payload.setdefault("errorMessage", "")
+        payload = _error_payload(error, error_type, "Unhandled")
         body = json.dumps(payload, separators=(",", ":")).encode()
         self._env.answer(inv, body, "application/json", payload)
 
@@ -226,44 +227,32 @@ class RuntimeClient(_Client):
 
         Refused once the runtime has called ``next`` (its Init is over).
         """
-        self._current()
         env = self._env
-        if env.core.state != "Init" or RUNTIME not in env.core.owed:
-            raise _refuse("init/error is accepted only during Init, before the first next")
-        payload = dict(error)
-        payload.setdefault("errorType", error_type or "Runtime.Unknown")
-        payload.setdefault("errorMessage", "")
-        env.fail("init_error", payload)
+        env.core.check_generation(self._generation, RUNTIME)
+        env.route_failure(env.core.runtime_init_error(), _error_payload(error, error_type))
 
     async def restore_next(self) -> None:
         """``GET /runtime/restore/next``: end a SnapStart Init and wait until restored."""
-        self._current()
         env = self._env
-        if env.core.state != "Init" or env.config.initialization_type != "snap-start":
-            raise _refuse("restore/next is accepted only during the Init of a SnapStart function")
-        if RUNTIME not in env.core.owed:
-            raise _refuse("the runtime has already finished its Init")
+        env.core.check_generation(self._generation, RUNTIME)
+        if self._restore is not None or self._poll.parked:
+            raise _refuse("a next request is already pending")
+        row = env.core.runtime_restore_next()  # refuses outside a SnapStart Init
         restored = self._restore = anyio.Event()
         try:
-            env.arrive(RUNTIME)
+            env.phase_completed(row)
             await restored.wait()
         finally:
             self._restore = None
 
     def restore_error(self, error: dict[str, Any], error_type: str | None = None) -> None:
         """``POST /runtime/restore/error``: an after-restore hook failed."""
-        self._current()
         env = self._env
-        if env.core.state != "Restore" or RUNTIME not in env.core.owed:
-            raise _refuse("restore/error is accepted only during Restore")
-        payload = dict(error)
-        payload.setdefault("errorType", error_type or "Runtime.Unknown")
-        payload.setdefault("errorMessage", "")
-        env.fail("restore_error", payload)
+        env.core.check_generation(self._generation, RUNTIME)
+        env.route_failure(env.core.runtime_restore_error(), _error_payload(error, error_type))
 
     def _answerable(self, request_id: str) -> Invocation:
-        if self._generation != self._env.generation:
-            self._current()  # raises
+        self._env.core.check_generation(self._generation, RUNTIME)
         inv = self.invocation
         if inv is None or inv.request_id != request_id:
             raise APIError(
@@ -274,16 +263,19 @@ class RuntimeClient(_Client):
         return inv
 
 
+def _error_payload(
+    error: dict[str, Any], error_type: str | None, default: str = "Runtime.Unknown"
+) -> dict[str, Any]:
+    payload = dict(error)
+    payload.setdefault("errorType", error_type or default)
+    payload.setdefault("errorMessage", "")
+    return payload
+
+
 class ExtensionClient(_Client):
     """The Extensions API of one environment, for one extension of one generation."""
 
-    __slots__ = (
-        "acknowledged_shutdown",
-        "id",
-        "kind",
-        "name",
-        "shutdown_sent",
-    )
+    __slots__ = ("id", "kind", "name")
 
     def __init__(
         self,
@@ -296,43 +288,39 @@ class ExtensionClient(_Client):
         self.name = name
         self.kind: Literal["internal", "external"] = kind
         self.id: str | None = None
-        self.shutdown_sent = False
-        self.acknowledged_shutdown = False
 
+    # -- for the engine ---------------------------------------------------------------------
     def deliver(self, event: dict[str, Any]) -> None:
         """Hand an INVOKE or SHUTDOWN event to the extension's ``next``."""
-        if event["eventType"] == "SHUTDOWN":
-            self.shutdown_sent = True
         self._poll.hand(event)
 
-    def _current(self) -> None:
-        if self._generation != self._env.generation:
-            raise APIError(
-                "Extension.InvalidExtensionState",
-                f"extension {self.name!r} belongs to processes a Reset tore down",
-            )
+    @property
+    def acknowledged_shutdown(self) -> bool:
+        """Whether it called ``next`` again after receiving SHUTDOWN (it is done)."""
+        return self._env.core.settled(self.id)
 
     def _registered(self) -> str:
-        self._current()
+        self._env.core.check_generation(self._generation, self.name)
         if self.id is None:
             raise APIError(
                 "Extension.InvalidExtensionState", f"extension {self.name!r} has not registered"
             )
         return self.id
 
-    # -- the API -------------------------------------------------------------------------------
+    # -- the API ------------------------------------------------------------------------------
     def register(self, events: Iterable[str]) -> dict[str, str]:
         """``POST /extension/register``: subscribe to INVOKE and/or SHUTDOWN during Init.
 
         Returns the response body; the identifier is then :attr:`id`.
         """
-        self._current()
+        env = self._env
+        env.core.check_generation(self._generation, self.name)
         if self.id is not None:
             raise APIError(
                 "Extension.InvalidExtensionState", f"extension {self.name!r} is already registered"
             )
-        self.id = self._env.register(self, list(events))
-        config = self._env.config
+        self.id = env.register(self, list(events))
+        config = env.config
         return {
             "functionName": config.function_name,
             "functionVersion": config.function_version,
@@ -340,39 +328,29 @@ class ExtensionClient(_Client):
         }
 
     async def next(self) -> dict[str, Any]:
-        """``GET /extension/event/next``: finish the current event and wait for the next."""
+        """``GET /extension/event/next``: finish the current event and wait for the next.
+
+        During a Reset or a Shutdown the call returns SHUTDOWN (to an extension registered for
+        it) when the platform sends it, and is otherwise held until the extension is stopped.
+        """
         env = self._env
         ext_id = self.id
-        if ext_id is None or self._generation != env.generation:
+        if ext_id is None or self._generation != env.core.generation:
             ext_id = self._registered()  # raises the right error
         if self._poll.parked:
             raise APIError("Extension.InvalidExtensionState", "a next request is already pending")
-        if self.shutdown_sent:
-            self.acknowledged_shutdown = True
-            env.notify()
-        elif ext_id in env.core.owed:
-            env.arrive(ext_id)
-        # The long poll, inlined here and in RuntimeClient.next on purpose: one coroutine per
-        # next, not two, on the invoke path.
-        poll = self._poll
-        queued = poll._queued
-        if not queued:
-            parked = poll._parked = poll._new_waiter()
-            try:
-                await parked.wait()
-            finally:
-                poll._parked = None
-        event: Any = queued.pop(0)
-        return event  # type: ignore[no-any-return]
+        env.extension_next(ext_id)
+        event: dict[str, Any] = await self._poll.take()
+        if event["eventType"] == "SHUTDOWN":
+            env.core.shutdown_received(ext_id)
+        return event
 
     def init_error(self, error_type: str) -> None:
         """``POST /extension/init/error``: the extension failed to initialize."""
         self._registered()
-        if self._env.core.state != "Init":
-            raise APIError("Extension.InvalidExtensionState", "init/error is accepted during Init")
-        self._env.fail(
-            "init_error", {"errorType": error_type, "errorMessage": f"extension {self.name}"}
-        )
+        env = self._env
+        error = {"errorType": error_type, "errorMessage": f"extension {self.name}"}
+        env.route_failure(env.core.extension_init_error(), error)
 
     def exit_error(self, error_type: str) -> None:
         """``POST /extension/exit/error``: the extension hit an unexpected failure."""

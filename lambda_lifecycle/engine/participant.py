@@ -57,13 +57,20 @@ class StartContext:
 
 
 class Process(Protocol):
-    """A started participant, as the engine signals it.
+    """A started participant, as the engine signals it: the two members every process has.
 
-    ``freezable`` is False for a participant whose :meth:`freeze` and :meth:`thaw` do nothing
-    (an in-process task); the engine then skips those calls on the invoke path.
+    ``terminate()`` is SIGTERM (ask it to exit) and ``kill()`` SIGKILL (end it now). A process
+    may also have any of these optional members; the engine uses a default for each one that
+    is missing (see :class:`ProcessHandle`):
+
+    - ``freezable: bool`` (default False): whether ``freeze``/``thaw`` do anything; the engine
+      skips them on the invoke path otherwise;
+    - ``freeze()`` / ``thaw()`` (default: nothing): SIGSTOP between phases, SIGCONT for the
+      next event;
+    - ``peak_memory_kib() -> int | None`` (default: None): its peak resident memory so far in
+      KiB, or None when it cannot be measured (an in-process participant shares the host's
+      memory). Max Memory Used sums these.
     """
-
-    freezable: bool
 
     def terminate(self) -> None:
         """SIGTERM: ask it to exit."""
@@ -71,15 +78,42 @@ class Process(Protocol):
     def kill(self) -> None:
         """SIGKILL: end it now."""
 
-    def freeze(self) -> None:
-        """SIGSTOP: suspend it while the environment is frozen."""
 
-    def thaw(self) -> None:
-        """SIGCONT: resume it for the next event."""
+def _nothing() -> None:
+    return None
 
-    def peak_memory_kib(self) -> int | None:
-        """Its peak resident memory so far in KiB, or None when it cannot be measured (an
-        in-process participant shares the host's memory). Max Memory Used sums these."""
+
+class ProcessHandle:
+    """A :class:`Process` with its optional members looked up once, defaults filled in.
+
+    :meth:`of` refuses (``TypeError``, naming what is missing) an object that lacks
+    ``terminate`` or ``kill``: the engine then treats the participant as one that could not be
+    started.
+    """
+
+    __slots__ = ("freezable", "freeze", "kill", "peak_memory_kib", "process", "terminate", "thaw")
+
+    def __init__(self, process: Process) -> None:
+        self.process = process
+        self.terminate: Callable[[], None] = process.terminate
+        self.kill: Callable[[], None] = process.kill
+        self.freezable = bool(getattr(process, "freezable", False))
+        self.freeze: Callable[[], None] = getattr(process, "freeze", _nothing)
+        self.thaw: Callable[[], None] = getattr(process, "thaw", _nothing)
+        self.peak_memory_kib: Callable[[], int | None] = getattr(
+            process, "peak_memory_kib", _nothing
+        )
+
+    @classmethod
+    def of(cls, process: object) -> ProcessHandle:
+        """Wrap what a participant's ``start`` returned."""
+        missing = [m for m in ("terminate", "kill") if not callable(getattr(process, m, None))]
+        if missing:
+            raise TypeError(
+                f"{type(process).__name__} is not a Process: it has no "
+                + " and no ".join(f"{m}()" for m in missing)
+            )
+        return cls(process)  # type: ignore[arg-type]
 
 
 class RuntimeParticipant(Protocol):

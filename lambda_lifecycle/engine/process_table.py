@@ -9,9 +9,15 @@ is the same procedure for a Shutdown and for a Reset (:meth:`ProcessTable.stop`)
 1. the runtime gets SIGTERM (only when an extension is registered) and its share of the budget
    to exit, then SIGKILL; the internal extensions live in its process and end with it;
 2. each external extension subscribed to SHUTDOWN gets the event with the reason and the
-   deadline of the whole budget; the others are killed at once;
-3. when every external extension has exited or acknowledged SHUTDOWN (a ``next`` after it), or
-   the budget is spent, whatever is left is killed.
+   deadline of the whole budget: at once when it waits in ``next``, or as the answer to its
+   next ``next`` when it is still busy (the rest of the budget stays its own); the others are
+   killed at once;
+3. when every external extension has exited or acknowledged SHUTDOWN (a ``next`` after
+   receiving it), or the budget is spent, whatever is left is killed.
+
+Whether an extension asked for SHUTDOWN, was sent it, received it and acknowledged it is the
+core's to record (:class:`~lambda_lifecycle.core.environment.EnvironmentCore`); this table only
+asks.
 """
 
 from __future__ import annotations
@@ -21,8 +27,9 @@ from collections.abc import Awaitable, Callable
 import anyio
 
 from ..core.deadlines import ShutdownBudget
+from ..core.environment import EnvironmentCore
 from .clients import ExtensionClient, RuntimeClient
-from .participant import ExitStatus, ParticipantKind, Process
+from .participant import ExitStatus, ParticipantKind, ProcessHandle
 
 
 class Started:
@@ -41,7 +48,7 @@ class Started:
         self.name = name
         self.client = client
         self.generation = generation
-        self.process: Process | None = None
+        self.process: ProcessHandle | None = None
         self.exited = False
         self.status: ExitStatus | None = None
 
@@ -50,11 +57,10 @@ class Started:
         if not self.exited and self.process is not None:
             self.process.kill()
 
-    @property
-    def settled(self) -> bool:
-        """Ended, or (an extension) acknowledged SHUTDOWN with a ``next``."""
+    def settled(self, core: EnvironmentCore) -> bool:
+        """Ended, or (an extension) acknowledged SHUTDOWN with a ``next`` after receiving it."""
         client = self.client
-        return self.exited or (isinstance(client, ExtensionClient) and client.acknowledged_shutdown)
+        return self.exited or (isinstance(client, ExtensionClient) and core.settled(client.id))
 
 
 class ProcessTable:
@@ -72,12 +78,12 @@ class ProcessTable:
         """Track a participant about to be started."""
         self.entries.append(started)
 
-    def started(self, process: Process) -> None:
+    def started(self, process: ProcessHandle) -> None:
         """Note what a newly started process can do (be frozen, be measured)."""
         self.freezable = self.freezable or (self._freeze and process.freezable)
         self.measurable = self.measurable or process.peak_memory_kib() is not None
 
-    def _live(self) -> list[Process]:
+    def _live(self) -> list[ProcessHandle]:
         return [p.process for p in self.entries if p.process is not None and not p.exited]
 
     def freeze_all(self) -> None:
@@ -104,17 +110,16 @@ class ProcessTable:
         self,
         reason: str,
         budget: ShutdownBudget,
+        core: EnvironmentCore,
         *,
         now: Callable[[], float],
         wall_ms: Callable[[float], int],
         until: Callable[[Callable[[], bool]], Awaitable[None]],
-        wants_shutdown: Callable[[ExtensionClient], bool],
     ) -> None:
         """Stop every process under ``budget`` (see the module docstring).
 
         ``until`` waits for a condition on the table (the environment wakes it whenever a
-        process exits or an extension acknowledges SHUTDOWN); ``wants_shutdown`` says whether an
-        extension subscribed to SHUTDOWN.
+        process exits or an extension acknowledges SHUTDOWN).
         """
         start = now()
         end = start + budget.total_ms / 1000
@@ -135,12 +140,13 @@ class ProcessTable:
         for p in externals:
             client = p.client
             assert isinstance(client, ExtensionClient)
-            if wants_shutdown(client):
+            if client.id is not None and core.wants_shutdown(client.id):
+                core.shutdown_sent(client.id)
                 client.deliver(dict(event))
             else:
                 p.kill()
         with anyio.move_on_at(end):
-            await until(lambda: all(p.settled for p in externals))
+            await until(lambda: all(p.settled(core) for p in externals))
         for p in entries:
             p.kill()
         await until(lambda: all(p.exited for p in entries))
