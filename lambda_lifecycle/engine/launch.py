@@ -93,9 +93,7 @@ def on_exit(env: Environment, proc: Started, status: ExitStatus) -> None:
         return
     proc.exited = True
     proc.status = status
-    env.emit(
-        "process_exit", name=proc.name, kind=proc.kind, code=status.code, signal=status.signal
-    )
+    env.emit("process_exit", name=proc.name, kind=proc.kind, code=status.code, signal=status.signal)
     env.scheduler.notify()
     if proc.generation != env.core.generation:
         return

@@ -78,9 +78,7 @@ class Scheduler:
     # -- state --------------------------------------------------------------------------------
     def idle(self) -> bool:
         """No job is running or waiting and no phase is under way."""
-        return (
-            not self._job_running and self._job is None and self._env.core.state in _RESTING
-        )
+        return not self._job_running and self._job is None and self._env.core.state in _RESTING
 
     def idle_now(self) -> bool:
         """Idle, and nobody is queued for the idle moment (an invocation may go straight in)."""
@@ -232,4 +230,3 @@ class Scheduler:
                 if done is not None:
                     done.set()
                 self.signal_idle()
-
