@@ -16,7 +16,7 @@ from lambda_lifecycle.core.errors import APIError
 from lambda_lifecycle.engine.clients import ExtensionClient, RuntimeClient, RuntimeEvent
 from lambda_lifecycle.engine.environment import Environment
 from lambda_lifecycle.engine.inprocess import InProcessExtension, InProcessRuntime
-from lambda_lifecycle.engine.participant import StartContext
+from lambda_lifecycle.engine.participant import ExitStatus, StartContext
 
 from .support import EchoRuntime
 
@@ -226,9 +226,7 @@ class BareRuntime:
         return BareProcess(scope)
 
 
-def _killed() -> Any:
-    from lambda_lifecycle.engine.participant import ExitStatus
-
+def _killed() -> ExitStatus:
     return ExitStatus(None, "killed")
 
 

@@ -50,19 +50,19 @@ DEATHS = ("crash", "exit0", "killed")
 TABLE: dict[str, dict[str, tuple[str, ...]]] = {
     "init": {
         RUNTIME: (*DEATHS, "hang", "bad_call"),
-        **{who: (*DEATHS, "hang", "bad_call") for who in EXTENSIONS},
+        **dict.fromkeys(EXTENSIONS, (*DEATHS, "hang", "bad_call")),
         LISTENER: ("raises",),
     },
     "invoke-before-answer": {
         RUNTIME: (*DEATHS, "hang", "bad_call"),
-        **{who: (*DEATHS, "hang", "bad_call") for who in EXTENSIONS},
+        **dict.fromkeys(EXTENSIONS, (*DEATHS, "hang", "bad_call")),
         LISTENER: ("raises",),
     },
     "invoke-after-answer": {
         RUNTIME: (*DEATHS, "hang", "bad_call"),
-        **{who: (*DEATHS, "hang", "bad_call") for who in EXTENSIONS},
+        **dict.fromkeys(EXTENSIONS, (*DEATHS, "hang", "bad_call")),
     },
-    "frozen": {who: ("killed",) for who in (RUNTIME, *EXTENSIONS)},
+    "frozen": dict.fromkeys((RUNTIME, *EXTENSIONS), ("killed",)),
     "restore": {RUNTIME: (*DEATHS, "hang", "bad_call")},
     "reset": {
         RUNTIME: ("crash", "exit0", "hang", "sigterm_next", "bad_call"),
@@ -315,11 +315,12 @@ async def test_fault_matrix_cell(who: str, phase: str, fault: str) -> None:
             assert env.state == "Frozen"
             started = next(p for p in env.procs.entries if p.name == who or p.kind == who)
             assert started.process is not None
-            started.process.kill()
-            cell.struck = True
-            with anyio.fail_after(5):  # the exit is heard, and the Reset runs, while frozen
-                while env.state != "Uninitialized":
-                    await anyio.sleep(0.01)
+            with env.subscribe() as watch, anyio.fail_after(5):
+                started.process.kill()
+                cell.struck = True
+                async for e in watch:  # the exit is heard, and the Reset runs, while frozen
+                    if e.type == "reset_end":
+                        break
         second = await env.invoke({"n": 2})
         await second.report()
         third = await env.invoke({"n": 3})
