@@ -178,7 +178,9 @@ class RuntimeClient(_Client):
         During a Reset or a Shutdown the call is held until the runtime is stopped.
         """
         env = self._env
-        env.core.check_generation(self._generation, RUNTIME)
+        core = env.core
+        if self._generation != core.generation:
+            core.check_generation(self._generation, RUNTIME)  # raises
         if self._poll.parked or self._restore is not None:
             raise _refuse("a next request is already pending")
         inv = self.invocation
@@ -189,7 +191,9 @@ class RuntimeClient(_Client):
                     "post its response or error before asking for the next one"
                 )
             self.invocation = None
-        env.runtime_next()
+        row = core.runtime_next()
+        if row is not None:
+            env.phase_completed(row)
         event: RuntimeEvent = await self._poll.take()
         return event
 
@@ -252,7 +256,9 @@ class RuntimeClient(_Client):
         env.route_failure(env.core.runtime_restore_error(), _error_payload(error, error_type))
 
     def _answerable(self, request_id: str) -> Invocation:
-        self._env.core.check_generation(self._generation, RUNTIME)
+        core = self._env.core
+        if self._generation != core.generation:
+            core.check_generation(self._generation, RUNTIME)  # raises
         inv = self.invocation
         if inv is None or inv.request_id != request_id:
             raise APIError(

@@ -329,12 +329,6 @@ class Environment:
     # ------------------------------------------------------------------ participant calls --
     # Called by RuntimeClient and ExtensionClient, synchronously between awaits: each asks the
     # core and acts on what it returns.
-    def runtime_next(self) -> None:
-        """The runtime called ``next``."""
-        row = self.core.runtime_next()
-        if row is not None:
-            self.phase_completed(row)
-
     def extension_next(self, extension_id: str) -> None:
         """An extension called ``next``."""
         core = self.core

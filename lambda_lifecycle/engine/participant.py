@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, cast
 
 from anyio.abc import TaskGroup
 
@@ -79,30 +79,19 @@ class Process(Protocol):
         """SIGKILL: end it now."""
 
 
-def _nothing() -> None:
-    return None
-
-
 class ProcessHandle:
-    """A :class:`Process` with its optional members looked up once, defaults filled in.
+    """A :class:`Process` as the engine calls it, with a default for each optional member.
 
     :meth:`of` refuses (``TypeError``, naming what is missing) an object that lacks
     ``terminate`` or ``kill``: the engine then treats the participant as one that could not be
     started.
     """
 
-    __slots__ = ("freezable", "freeze", "kill", "peak_memory_kib", "process", "terminate", "thaw")
+    __slots__ = ("freezable", "process")
 
     def __init__(self, process: Process) -> None:
         self.process = process
-        self.terminate: Callable[[], None] = process.terminate
-        self.kill: Callable[[], None] = process.kill
         self.freezable = bool(getattr(process, "freezable", False))
-        self.freeze: Callable[[], None] = getattr(process, "freeze", _nothing)
-        self.thaw: Callable[[], None] = getattr(process, "thaw", _nothing)
-        self.peak_memory_kib: Callable[[], int | None] = getattr(
-            process, "peak_memory_kib", _nothing
-        )
 
     @classmethod
     def of(cls, process: object) -> ProcessHandle:
@@ -114,6 +103,31 @@ class ProcessHandle:
                 + " and no ".join(f"{m}()" for m in missing)
             )
         return cls(process)  # type: ignore[arg-type]
+
+    def terminate(self) -> None:
+        """SIGTERM."""
+        self.process.terminate()
+
+    def kill(self) -> None:
+        """SIGKILL."""
+        self.process.kill()
+
+    def freeze(self) -> None:
+        """SIGSTOP (nothing when the process has no ``freeze``)."""
+        freeze = getattr(self.process, "freeze", None)
+        if freeze is not None:
+            freeze()
+
+    def thaw(self) -> None:
+        """SIGCONT (nothing when the process has no ``thaw``)."""
+        thaw = getattr(self.process, "thaw", None)
+        if thaw is not None:
+            thaw()
+
+    def peak_memory_kib(self) -> int | None:
+        """Peak resident memory in KiB (None when the process cannot say)."""
+        measure = getattr(self.process, "peak_memory_kib", None)
+        return None if measure is None else cast("int | None", measure())
 
 
 class RuntimeParticipant(Protocol):

@@ -24,6 +24,7 @@ import anyio
 from ..core.errors import EnvironmentClosed
 from ..core.payloads import timed_out
 from .phases import teardown
+from .waiters import Waiter
 
 if TYPE_CHECKING:
     from .environment import Environment
@@ -40,6 +41,7 @@ class Scheduler:
         "_entered_at",
         "_env",
         "_idle_waiter",
+        "_is_shut",
         "_job",
         "_job_done",
         "_job_running",
@@ -58,9 +60,10 @@ class Scheduler:
         self._job_running = False
         self._idle_waiter: anyio.Event | None = None
         self._watch: anyio.CancelScope | None = None
-        self._wake: anyio.Event | None = None
-        self._changed: anyio.Event | None = None
-        self._shut: anyio.Event | None = None
+        self._wake: Waiter | None = None
+        self._changed: anyio.Event | None = None  # made by until(), when something waits
+        self._shut: anyio.Event | None = None  # made by shut_down(), when something waits
+        self._is_shut = False
         self.phase_done: anyio.Event | None = None
         """Set when the current Init or Restore phase ends (completed or failed)."""
         self.invoke_deadline = math.inf
@@ -71,9 +74,7 @@ class Scheduler:
     def entered(self, now: float) -> None:
         """The environment was entered at ``now`` (the spin-down clock starts)."""
         self._entered_at = self.last_active = now
-        self._wake = anyio.Event()
-        self._changed = anyio.Event()
-        self._shut = anyio.Event()
+        self._wake = self._env.new_waiter()
 
     # -- state --------------------------------------------------------------------------------
     def idle(self) -> bool:
@@ -107,6 +108,10 @@ class Scheduler:
         """An Init or Restore phase starts: a fresh ``phase_done``."""
         done = self.phase_done = anyio.Event()
         return done
+
+    def end_phase(self) -> None:
+        """The Init or Restore phase is over: forget its ``phase_done``."""
+        self.phase_done = None
 
     def arm(self, deadline: float) -> None:
         """The Invoke phase runs until ``deadline``: be awake for it."""
@@ -167,11 +172,14 @@ class Scheduler:
             return
         with contextlib.suppress(EnvironmentClosed):
             await self.submit(job)
-        if self._shut is not None:
+        if not self._is_shut:
+            if self._shut is None:
+                self._shut = anyio.Event()
             await self._shut.wait()
 
     def shut(self) -> None:
         """The environment reached Shutdown."""
+        self._is_shut = True
         if self._shut is not None:
             self._shut.set()
 
@@ -204,7 +212,7 @@ class Scheduler:
                 await self._wake.wait()
             self._watch = None
             if self._wake.is_set():
-                self._wake = anyio.Event()
+                self._wake = env.new_waiter()
             self._job_running = True
             try:
                 if core.state == "Invoke" and clock.now() >= self.invoke_deadline:

@@ -63,6 +63,7 @@ async def run(env: Environment, phase: InitPhase, inv: Invocation | None) -> Non
     if core.state == "Init":
         error = timed_out(inv.request_id, limit_s) if inv else None
         env.fail("init_timeout", error, "timeout")
+    env.scheduler.end_phase()
     duration_ms = (clock.now() - start) * 1000
     ok = core.state != "Reset"
     books = env.books

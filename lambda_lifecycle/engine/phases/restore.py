@@ -49,6 +49,7 @@ async def run(env: Environment, inv: Invocation) -> None:
             f"{limit_ms / 1000:.2f} seconds",
         )
         env.fail("restore_timeout", error, "timeout")
+    env.scheduler.end_phase()
     duration_ms = (clock.now() - start) * 1000
     ok = core.state != "Reset"
     books = env.books
