@@ -8,7 +8,7 @@ state, event and guard, ...). JSON Schema validation of the document's shape is 
 suite with the ``jsonschema`` package; the checks here are the ones the engine relies on at run
 time, so they cost nothing extra to keep in the core.
 
-Loading the bundled file is :func:`lambda_lifecycle.specs.load_spec`; this module does no I/O.
+Loading the file is :func:`lambda_lifecycle.specs.load_spec`; this module does no I/O.
 """
 
 from __future__ import annotations
