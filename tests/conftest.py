@@ -1,4 +1,4 @@
-"""Shared fixtures: the bundled spec and the machine built from it."""
+"""Shared fixtures: the spec and the machine built from it."""
 
 from __future__ import annotations
 

@@ -63,6 +63,17 @@ def test_every_deadline_citation_appears(spec: Spec, page: str) -> None:
             assert cite.quote in page
 
 
+def test_every_limit_with_its_numbers_and_citations_appears(spec: Spec, page: str) -> None:
+    limits = page[page.index("\n## Limits\n") : page.index("\n## Basis\n")]
+    for name, cites in spec.limits.cite.items():
+        assert f"\n### Limit: {name}\n" in limits
+        assert f"Rule: {spec.limits.rules[name]}\n" in limits
+        for cite in cites:
+            assert f"> {cite.quote}\n" in limits
+    assert "| `memory_max_mb` | 10,240 MB |" in limits
+    assert "| `max_extensions` | 10 |" in limits
+
+
 def test_every_state_event_and_guard_appears(spec: Spec, page: str) -> None:
     for state in spec.states.values():
         assert f"### State: {state.name}\n" in page

@@ -21,8 +21,9 @@ def init_limit_ms(deadlines: Deadlines, config: FunctionConfig, phase: InitPhase
     """How long an Init phase may take.
 
     A suppressed or retried init (``phase="invoke"``) runs inside the invocation's own function
-    timeout. Otherwise on-demand functions get 10 s, and provisioned concurrency and SnapStart get
-    the larger of 130 s and the function timeout.
+    timeout. Otherwise on-demand functions get the spec's on-demand limit, and provisioned
+    concurrency and SnapStart the larger of the spec's floor and the function timeout (the
+    spec's ``deadlines.init.rule`` states the numbers).
     """
     if phase == "invoke":
         return config.timeout_ms

@@ -1,14 +1,15 @@
 """The lifecycle spec as typed, immutable records.
 
 ``specs/lifecycle.json`` is the single source of truth of lambda-lifecycle: the state machine,
-the deadlines, the diagrams and the documentation are all derived from it. This module turns the
+the deadlines, the configuration's ranges, the diagrams and the documentation are all derived
+from it. This module turns the
 parsed JSON document into frozen dataclasses and refuses a document whose names do not resolve
 (a transition from an undeclared state, a citation of an undeclared source, two rows for the same
 state, event and guard, ...). JSON Schema validation of the document's shape is done in the test
 suite with the ``jsonschema`` package; the checks here are the ones the engine relies on at run
 time, so they cost nothing extra to keep in the core.
 
-Loading the bundled file is :func:`lambda_lifecycle.specs.load_spec`; this module does no I/O.
+Loading the file is :func:`lambda_lifecycle.specs.load_spec`; this module does no I/O.
 """
 
 from __future__ import annotations
@@ -105,6 +106,22 @@ class Deadlines:
 
 
 @dataclass(frozen=True, slots=True)
+class Limits:
+    """The ranges of a function's configuration that the lifecycle depends on, as the spec
+    states them (the function timeout's range is in :class:`Deadlines`)."""
+
+    memory_min_mb: int
+    memory_max_mb: int
+    memory_default_mb: int
+    ephemeral_storage_min_mb: int
+    ephemeral_storage_max_mb: int
+    ephemeral_storage_default_mb: int
+    max_extensions: int
+    rules: Mapping[str, str]
+    cite: Mapping[str, tuple[Citation, ...]]
+
+
+@dataclass(frozen=True, slots=True)
 class Spec:
     """The whole lifecycle model."""
 
@@ -116,6 +133,7 @@ class Spec:
     guards: Mapping[str, Guard]
     transitions: tuple[Transition, ...]
     deadlines: Deadlines
+    limits: Limits
 
     @property
     def initial_state(self) -> str:
@@ -230,6 +248,19 @@ def _parse(data: Mapping[str, Any]) -> Spec:
         rules={k: v["rule"] for k, v in d.items()},
         cite={k: _citations(v["cite"], f"deadline {k!r}", sources) for k, v in d.items()},
     )
+    lim = data["limits"]
+    limits = Limits(
+        memory_min_mb=lim["memory"]["min_mb"],
+        memory_max_mb=lim["memory"]["max_mb"],
+        memory_default_mb=lim["memory"]["default_mb"],
+        ephemeral_storage_min_mb=lim["ephemeral_storage"]["min_mb"],
+        ephemeral_storage_max_mb=lim["ephemeral_storage"]["max_mb"],
+        ephemeral_storage_default_mb=lim["ephemeral_storage"]["default_mb"],
+        max_extensions=lim["extensions"]["max"],
+        rules={k: v["rule"] for k, v in lim.items()},
+        cite={k: _citations(v["cite"], f"limit {k!r}", sources) for k, v in lim.items()},
+    )
+    _check_ranges(deadlines, limits)
     return Spec(
         title=data["title"],
         version=data["version"],
@@ -239,7 +270,32 @@ def _parse(data: Mapping[str, Any]) -> Spec:
         guards=guards,
         transitions=tuple(rows),
         deadlines=deadlines,
+        limits=limits,
     )
+
+
+def _check_ranges(deadlines: Deadlines, limits: Limits) -> None:
+    """Every range holds its default: ``min <= default <= max``."""
+    ranges = {
+        "deadlines.invoke": (
+            deadlines.invoke_min_ms,
+            deadlines.invoke_default_ms,
+            deadlines.invoke_max_ms,
+        ),
+        "limits.memory": (
+            limits.memory_min_mb,
+            limits.memory_default_mb,
+            limits.memory_max_mb,
+        ),
+        "limits.ephemeral_storage": (
+            limits.ephemeral_storage_min_mb,
+            limits.ephemeral_storage_default_mb,
+            limits.ephemeral_storage_max_mb,
+        ),
+    }
+    for where, (low, default, high) in ranges.items():
+        if not low <= default <= high:
+            raise SpecError(f"{where}: the default {default} is outside {low} to {high}")
 
 
 def _check_deterministic(rows: list[Transition], guards: Mapping[str, Guard]) -> None:

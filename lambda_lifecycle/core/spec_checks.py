@@ -55,4 +55,5 @@ def structural_problems(spec: Spec) -> list[str]:
 def _uncited_sources(spec: Spec) -> Iterable[str]:
     cited = {c.source for row in spec.transitions for c in row.cite}
     cited |= {c.source for cites in spec.deadlines.cite.values() for c in cites}
+    cited |= {c.source for cites in spec.limits.cite.values() for c in cites}
     return (f"source {s!r} is declared but never cited" for s in spec.sources if s not in cited)

@@ -12,7 +12,10 @@ name for the event's own name.)
 A :class:`Listener` is the synchronous alternative to a subscription: its callback runs inside
 :meth:`EventHub.publish`, on the engine's own call stack, in the order the events happen. The log
 and telemetry sinks of :mod:`lambda_lifecycle.sinks` are listeners, so that no line is lost or
-reordered; a listener's callback must be quick and must not raise.
+reordered; a listener's callback must be quick. A callback that raises is a bug in the
+listener, never a failure of the environment: the hub logs it as the structlog event
+``lambda_lifecycle.listener_failed`` (with the listener, the event type and the exception),
+detaches that listener and goes on delivering the event to the others.
 
 An event nobody wants is never built: the engine first asks :attr:`EventHub.wanted` (and
 whether structlog is configured), which on the invoke path costs a check per event. An event
@@ -39,6 +42,8 @@ if TYPE_CHECKING:
     from .invocation import Invocation
 
 _log = structlog.get_logger("lambda_lifecycle")
+_failure_log = structlog.get_logger()
+"""Where a receiver's failure is reported: always, configured or not (it is a bug to see)."""
 structlog_configured = structlog.is_configured
 """Whether the application has configured structlog (then every event goes to it too)."""
 
@@ -238,17 +243,56 @@ class EventHub:
             self.changed()
 
     def publish(self, event: LifecycleEvent) -> None:
-        """Hand ``event`` to every subscriber and listener, then to structlog (when configured)."""
-        for sub in self._receivers:
-            types = sub.types
-            if types is None or event.type in types:
-                sub._put(event)
+        """Hand ``event`` to every subscriber and listener, then to structlog (when configured).
+
+        A receiver that raises is logged, detached, and the others still get the event: a
+        listener's bug is never the failure of the participant whose call published the event.
+        """
+        receivers = self._receivers
+        sub: Subscription | Listener | None = None
+        try:
+            for sub in receivers:
+                types = sub.types
+                if types is None or event.type in types:
+                    sub._put(event)
+        except Exception as exc:
+            self._deliver_after(sub, exc, event, receivers)
         if structlog_configured():
             _log.debug(
                 f"lambda_lifecycle.{event.type}",
                 environment_id=event.environment_id,
                 **_structlog_keys(event.data),
             )
+
+    def _deliver_after(
+        self,
+        failed: Subscription | Listener | None,
+        exc: Exception,
+        event: LifecycleEvent,
+        receivers: tuple[Subscription | Listener, ...],
+    ) -> None:
+        """The slow path of :meth:`publish`: ``failed`` raised ``exc``; log it, detach it, and
+        hand ``event`` to the receivers after it (each of which may fail in turn)."""
+        while failed is not None:
+            callback = failed._put if isinstance(failed, Listener) else failed
+            _failure_log.error(
+                "lambda_lifecycle.listener_failed",
+                environment_id=event.environment_id,
+                event_type=event.type,
+                listener=repr(callback),
+                exc_info=exc,
+            )
+            self.drop(failed)
+            rest = receivers[receivers.index(failed) + 1 :]
+            failed = None
+            try:
+                for failed in rest:
+                    types = failed.types
+                    if types is None or event.type in types:
+                        failed._put(event)
+                failed = None
+            except Exception as again:
+                exc = again
 
     def close(self) -> None:
         """End every subscription and listener (the environment is gone)."""

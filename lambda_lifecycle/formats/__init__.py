@@ -7,7 +7,7 @@ plain-text lines (``INIT_START``, ``START``, ``END``, ``REPORT``, ``INIT_REPORT`
 
 It is pure: no I/O, no clock. Every time it writes is a time the caller passed in, and every
 string it reads is a string the caller handed over. The one exception is
-:mod:`.schemas`, which reads the JSON Schemas shipped inside the package.
+:mod:`.schemas`, which reads the JSON Schemas of ``specs/telemetry``.
 
 Modules, lowest first:
 

@@ -13,14 +13,19 @@ through :mod:`lambda_lifecycle.server`.
 
 from __future__ import annotations
 
-from .participants import (
-    NotStarted,
-    ProcessExtension,
-    ProcessRuntime,
-    discover_extensions,
-    go_exec_error,
-)
-from .process import OSProcess, Output, exit_status, signal_name, spawn
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from .participants import (
+        NotStarted,
+        ProcessExtension,
+        ProcessRuntime,
+        discover_extensions,
+        go_exec_error,
+    )
+    from .process import OSProcess, Output, exit_status, signal_name, spawn
 
 __all__ = [
     "NotStarted",
@@ -34,3 +39,19 @@ __all__ = [
     "signal_name",
     "spawn",
 ]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "NotStarted": ".participants",
+        "ProcessExtension": ".participants",
+        "ProcessRuntime": ".participants",
+        "discover_extensions": ".participants",
+        "go_exec_error": ".participants",
+        "OSProcess": ".process",
+        "Output": ".process",
+        "exit_status": ".process",
+        "signal_name": ".process",
+        "spawn": ".process",
+    },
+)

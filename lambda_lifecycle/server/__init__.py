@@ -10,9 +10,14 @@ Needs the ``server`` extra (uvicorn with httptools, httpx).
 
 from __future__ import annotations
 
-from .emulator import DEFAULT_INVOKE, DEFAULT_RUNTIME_API, Emulator
-from .invoke_api import InvokeAPI
-from .runtime_api import RuntimeAPI, TelemetryHandler
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from .emulator import DEFAULT_INVOKE, DEFAULT_RUNTIME_API, Emulator
+    from .invoke_api import InvokeAPI
+    from .runtime_api import RuntimeAPI, TelemetryHandler
 
 __all__ = [
     "DEFAULT_INVOKE",
@@ -22,3 +27,15 @@ __all__ = [
     "RuntimeAPI",
     "TelemetryHandler",
 ]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "DEFAULT_INVOKE": ".emulator",
+        "DEFAULT_RUNTIME_API": ".emulator",
+        "Emulator": ".emulator",
+        "InvokeAPI": ".invoke_api",
+        "RuntimeAPI": ".runtime_api",
+        "TelemetryHandler": ".runtime_api",
+    },
+)

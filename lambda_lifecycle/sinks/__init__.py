@@ -22,9 +22,14 @@ invoke path costs what it costs without this package.
 
 from __future__ import annotations
 
-from .cloudwatch import LogSink, attach_log_sink
-from .router import log_extension_line, log_function_line
-from .telemetry import Buffering, TelemetrySubscriber, subscribe_telemetry
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from .cloudwatch import LogSink, attach_log_sink
+    from .router import log_extension_line, log_function_line
+    from .telemetry import Buffering, TelemetrySubscriber, subscribe_telemetry
 
 __all__ = [
     "Buffering",
@@ -35,3 +40,16 @@ __all__ = [
     "log_function_line",
     "subscribe_telemetry",
 ]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "LogSink": ".cloudwatch",
+        "attach_log_sink": ".cloudwatch",
+        "log_extension_line": ".router",
+        "log_function_line": ".router",
+        "Buffering": ".telemetry",
+        "TelemetrySubscriber": ".telemetry",
+        "subscribe_telemetry": ".telemetry",
+    },
+)

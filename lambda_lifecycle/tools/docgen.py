@@ -4,8 +4,9 @@
 :class:`~lambda_lifecycle.core.spec.Spec` alone (``lambda-lifecycle docs -o docs/lifecycle.md``),
 and a test fails when the committed page differs from what the spec produces. The page holds the
 Mermaid diagram of :mod:`.diagram`, a section per state with its outgoing rows, the events, the
-guards, every transition row with its basis, note and verbatim AWS citations, the deadlines with
-their numbers, and a summary of how much of the model is documented, observed or assumed.
+guards, every transition row with its basis, note and verbatim AWS citations, the deadlines and
+the configuration's limits with their numbers, and a summary of how much of the model is
+documented, observed or assumed.
 
 The rendering is deterministic: everything is listed in spec order, and no date, path or version
 of the tool goes into the page.
@@ -18,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import fields
 from typing import get_args
 
-from ..core.spec import Basis, Citation, Deadlines, Spec, State, Transition
+from ..core.spec import Basis, Citation, Deadlines, Limits, Spec, State, Transition
 from .diagram import edge_label, to_mermaid
 
 SPEC_PATH = "specs/lifecycle.json"
@@ -30,11 +31,6 @@ BASIS_MEANING: dict[str, str] = {
     "observed": "seen on AWS but not stated by the documentation",
     "assumed": "a modelling choice where AWS says nothing precise (the citations are context)",
 }
-
-"""How each deadline's rule reads; the placeholders are :class:`Deadlines` fields.
-
-The :class:`Spec` records carry the deadlines' numbers but not the ``rule`` sentence of the JSON,
-so the sentence is written here around the numbers, which always come from the spec."""
 
 # --- Markdown helpers ------------------------------------------------------------------------
 
@@ -252,6 +248,48 @@ def deadlines_lines(spec: Spec) -> list[str]:
     return lines
 
 
+def limit_anchor(name: str) -> str:
+    """The anchor of a limit's section."""
+    return slug(f"Limit: {name}")
+
+
+def limit_numbers(limits: Limits, name: str) -> list[tuple[str, str]]:
+    """The numbers of the limit ``name`` (the fields that carry its name), with their units."""
+    numbers: list[tuple[str, str]] = []
+    for f in fields(limits):
+        value = getattr(limits, f.name)
+        if isinstance(value, int) and name in f.name:
+            numbers.append((f.name, f"{value:,} MB" if f.name.endswith("_mb") else f"{value:,}"))
+    return numbers
+
+
+def limit_lines(spec: Spec, name: str) -> list[str]:
+    """One limit's section: its rule, its numbers and its citations."""
+    lines = [f"### Limit: {name}", ""]
+    rule = spec.limits.rules.get(name)
+    if rule is not None:
+        lines += [f"Rule: {rule}", ""]
+    numbers = limit_numbers(spec.limits, name)
+    if numbers:
+        lines += [*table(("Value", "Amount"), ((code(k), v) for k, v in numbers)), ""]
+    return lines + citation_lines(spec, spec.limits.cite[name])
+
+
+def limits_lines(spec: Spec) -> list[str]:
+    """The section of every configuration limit, in spec order."""
+    invoke = f"[the Invoke deadline](#{deadline_anchor('invoke')})"
+    lines = [
+        "## Limits",
+        "",
+        "The ranges of a function's configuration that the lifecycle depends on; "
+        f"a configuration outside them is refused. The function timeout's range is {invoke}.",
+        "",
+    ]
+    for name in spec.limits.cite:
+        lines += limit_lines(spec, name)
+    return lines
+
+
 def basis_lines(spec: Spec) -> list[str]:
     """How many rows each basis covers, and the assumed rows with their notes."""
     counts = ((b, sum(r.basis == b for r in spec.transitions)) for b in get_args(Basis))
@@ -284,6 +322,7 @@ def render_lifecycle_doc(spec: Spec) -> str:
         *guards_lines(spec),
         *transitions_lines(spec),
         *deadlines_lines(spec),
+        *limits_lines(spec),
         *basis_lines(spec),
     ]
     return "\n".join(lines).rstrip("\n") + "\n"
