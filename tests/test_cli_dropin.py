@@ -15,6 +15,8 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -156,9 +158,14 @@ def post(url: str, payload: object, timeout: float = 30) -> tuple[int, dict[str,
     request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST")
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, dict(response.headers), json.loads(response.read())
+            return response.status, _lower(response.headers), json.loads(response.read())
     except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), json.loads(error.read())
+        return error.code, _lower(error.headers), json.loads(error.read())
+
+
+def _lower(headers: object) -> dict[str, str]:
+    assert hasattr(headers, "items")
+    return {name.lower(): value for name, value in headers.items()}
 
 
 def stop(process: subprocess.Popen[str]) -> tuple[int, str, str]:
@@ -243,7 +250,7 @@ def test_the_nodejs_runtime_client_started_with_npx(tmp_path: Path) -> None:
         status, headers, answer = post(url, {"from": "node"})
         code, out, _ = stop(process)
     assert (status, code) == (200, 0), out
-    assert "X-Amz-Function-Error" not in headers
+    assert "x-amz-function-error" not in headers
     assert isinstance(answer, dict)
     assert answer["handler"] == "app.handler"
     assert answer["event"] == {"from": "node"}
@@ -251,3 +258,33 @@ def test_the_nodejs_runtime_client_started_with_npx(tmp_path: Path) -> None:
     first = out.splitlines()[0]
     assert first.startswith("INIT_START Runtime Version: nodejs:"), first
     assert "python" not in first
+
+
+@pytest.mark.processes
+def test_a_second_ctrl_c_answers_the_waiting_caller() -> None:
+    answers: list[tuple[int, dict[str, str], object]] = []
+    with served(
+        "--handler", "handlers.count", "--task-root", str(FUNCTIONS), "--timeout", "60"
+    ) as (url, process):
+        caller = threading.Thread(target=lambda: answers.append(post(url, {"sleep": 30})))
+        caller.start()
+        assert process.stdout is not None
+        for line in process.stdout:  # the invocation is under way
+            if line.startswith("START"):
+                break
+        process.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        process.send_signal(signal.SIGINT)
+        started = time.monotonic()
+        process.communicate(timeout=20)
+        took = time.monotonic() - started
+        caller.join(timeout=20)
+    assert process.returncode == 130
+    assert answers, "the caller got no answer"
+    status, headers, body = answers[0]
+    assert status == 503
+    assert headers["content-type"].startswith("application/json")
+    assert isinstance(body, dict)
+    assert body["errorType"] == "ServiceException"
+    assert "Ctrl-C" in body["errorMessage"]
+    assert took < 15  # it did not wait for the 30 s handler
