@@ -258,6 +258,7 @@ def test_the_nodejs_runtime_client_started_with_npx(tmp_path: Path) -> None:
     first = out.splitlines()[0]
     assert first.startswith("INIT_START Runtime Version: nodejs:"), first
     assert "python" not in first
+    assert 'node got {"from":"node"}' in out  # console.log, framed on _LAMBDA_TELEMETRY_LOG_FD
 
 
 @pytest.mark.processes

@@ -30,6 +30,7 @@ from ..core.errors import ConfigurationError
 from ..engine.clients import ExtensionClient, RuntimeClient
 from ..engine.participant import ExitStatus, StartContext
 from .process import OSProcess, Output, spawn
+from .telemetry_fd import ENV_NAME, open_log_pipe
 
 EXIT_CANNOT_EXECUTE = 127
 FREEZE_DELAY = 0.0
@@ -84,10 +85,13 @@ class ProcessRuntime:
 
     ``cwd`` defaults to the task root (``LAMBDA_TASK_ROOT`` of the runtime's environment);
     ``output(name, line)`` receives each line of its stdout and stderr (without it the program
-    writes to this process's own stdout and stderr).
+    writes to this process's own stdout and stderr). With ``telemetry_fd`` (and ``output``) the
+    program also gets a pipe named by ``_LAMBDA_TELEMETRY_LOG_FD``, where the runtime clients
+    write framed log records; each record reaches ``output`` whole, a multi-line traceback
+    included (see :mod:`.telemetry_fd`).
     """
 
-    __slots__ = ("command", "cwd", "freeze_delay", "name", "output")
+    __slots__ = ("command", "cwd", "freeze_delay", "name", "output", "telemetry_fd")
 
     def __init__(
         self,
@@ -97,6 +101,7 @@ class ProcessRuntime:
         name: str = "bootstrap",
         output: Output | None = None,
         freeze_delay: float = FREEZE_DELAY,
+        telemetry_fd: bool = False,
     ) -> None:
         if isinstance(command, (str, os.PathLike)):
             command = [os.fspath(command)]
@@ -107,20 +112,28 @@ class ProcessRuntime:
         self.name = name
         self.output = output
         self.freeze_delay = freeze_delay
+        self.telemetry_fd = telemetry_fd
 
     async def start(self, client: RuntimeClient, ctx: StartContext) -> OSProcess | NotStarted:
         """Start the program as a process group of its own."""
+        log_pipe = open_log_pipe() if self.telemetry_fd and self.output is not None else None
+        environment = ctx.environment
+        if log_pipe is not None:
+            environment = {**environment, ENV_NAME: str(log_pipe.write_fd)}
         try:
             process = spawn(
                 self.command,
                 name=self.name,
-                environment=ctx.environment,
+                environment=environment,
                 cwd=_working_directory(self.cwd, ctx),
                 on_exit=ctx.on_exit,
                 output=self.output,
                 freeze_delay=self.freeze_delay,
+                pass_fds=() if log_pipe is None else (log_pipe.write_fd,),
             )
         except OSError as exc:
+            if log_pipe is not None:
+                log_pipe.close()
             client.init_error(
                 {
                     "errorType": "Runtime.InvalidEntrypoint",
@@ -128,9 +141,15 @@ class ProcessRuntime:
                 }
             )
             return _not_started(ctx)
+        if log_pipe is not None:
+            log_pipe.start(ctx.task_group, self.name, self._output)
         ctx.task_group.start_soon(process.run, name=f"runtime process {self.name}")
         await anyio.lowlevel.checkpoint()
         return process
+
+    def _output(self, name: str, line: str) -> None:
+        if self.output is not None:  # looked up per record: the emulator routes it
+            self.output(name, line)
 
 
 class ProcessExtension:

@@ -431,7 +431,9 @@ def run_serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from None
     emulator = ServeEmulator(
-        ProcessRuntime(command, cwd=task_root, freeze_delay=args.freeze_delay / 1000),
+        ProcessRuntime(
+            command, cwd=task_root, freeze_delay=args.freeze_delay / 1000, telemetry_fd=True
+        ),
         extensions,
         config,
         runtime_api=api_address,
