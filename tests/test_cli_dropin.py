@@ -28,7 +28,9 @@ import pytest
 from lambda_lifecycle.core.config import FunctionConfig
 from lambda_lifecycle.core.errors import ConfigurationError
 from lambda_lifecycle.core.variables import participant_variables, runtime_settings
+from lambda_lifecycle.processes import sandbox
 from lambda_lifecycle.tools import runtimes
+from lambda_lifecycle.tools.cli import main
 from lambda_lifecycle.tools.serve import default_bootstrap, resolve_handler
 from tests.fixtures.helpers import FIXTURES, PYTHON
 
@@ -289,3 +291,96 @@ def test_a_second_ctrl_c_answers_the_waiting_caller() -> None:
     assert body["errorType"] == "ServiceException"
     assert "Ctrl-C" in body["errorMessage"]
     assert took < 15  # it did not wait for the 30 s handler
+
+
+# -- sandbox.localdomain and layers --------------------------------------------------------------
+
+LISTENER = FIXTURES / "extensions" / "sandbox_listener.py"
+NAMESPACE = sandbox.probe()
+needs_namespace = pytest.mark.skipif(
+    NAMESPACE is not None, reason=f"no private mount namespace here: {NAMESPACE}"
+)
+
+
+def test_a_hosts_file_that_already_names_the_sandbox(tmp_path: Path) -> None:
+    hosts = tmp_path / "hosts"
+    hosts.write_text("127.0.0.1 localhost\n# 127.0.0.1 sandbox.localdomain\n")
+    assert not sandbox.hosts_resolve_sandbox(hosts)
+    hosts.write_text("127.0.0.1 localhost\n127.0.0.1\tsandbox sandbox.localdomain\n")
+    assert sandbox.hosts_resolve_sandbox(hosts)
+
+
+def test_layers_merge_in_order(tmp_path: Path) -> None:
+    first, second = tmp_path / "one", tmp_path / "two"
+    for layer, names in ((first, ("a", "b")), (second, ("b",))):
+        (layer / "extensions").mkdir(parents=True)
+        for name in names:
+            (layer / "extensions" / name).write_text(layer.name)
+    view = sandbox.SandboxView([first, second], hosts=False)
+    assert view.extensions() == {"a": first / "extensions" / "a", "b": second / "extensions" / "b"}
+    assert view.host_path("/opt/extensions/b") == second / "extensions" / "b"
+    assert view.host_path("/opt/nothing") is None
+    assert view.host_path("/var/task/a") is None
+    with pytest.raises(ConfigurationError, match="not a directory"):
+        sandbox.SandboxView([tmp_path / "missing"], hosts=False)
+
+
+def test_a_layer_without_a_namespace_is_a_clear_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code = main(
+        [
+            "serve",
+            "--handler",
+            "handlers.count",
+            "--task-root",
+            str(FUNCTIONS),
+            "--layer",
+            str(tmp_path),
+            "--no-mount-namespace",
+        ]
+    )
+    _, err = capsys.readouterr()
+    assert code == 1
+    assert "--layer" in err and "private mount namespace" in err and "Traceback" not in err
+
+
+def executable(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(0o755)
+
+
+@pytest.mark.processes
+@needs_namespace
+def test_extensions_resolve_the_sandbox_and_find_their_layers_at_opt(tmp_path: Path) -> None:
+    first, second, plain = tmp_path / "one", tmp_path / "two", tmp_path / "extensions"
+    executable(
+        first / "extensions" / "layered",
+        f'#!/bin/sh\nexec "{PYTHON}" /opt/tool/listener.py layered /opt/data.txt\n',
+    )
+    (first / "tool").mkdir()
+    shutil.copy(LISTENER, first / "tool" / "listener.py")
+    (first / "data.txt").write_text("from the first layer")
+    (second / "data.txt").parent.mkdir()
+    (second / "data.txt").write_text("from the second layer")
+    executable(plain / "plain", f'#!/bin/sh\nexec "{PYTHON}" "{LISTENER}" plain\n')
+    with served(
+        "--handler",
+        "handlers.count",
+        "--task-root",
+        str(FUNCTIONS),
+        "--layer",
+        str(first),
+        "--layer",
+        str(second),
+        "--extensions-dir",
+        str(plain),
+        env={"RECORDER_DIR": str(tmp_path)},
+    ) as (url, process):
+        status, _, _ = post(url, {})
+        code, _, err = stop(process)
+    assert (status, code) == (200, 0), err
+    layered = json.loads((tmp_path / "layered.json").read_text())
+    assert layered == {"bound": "127.0.0.1", "data": "from the second layer"}
+    assert json.loads((tmp_path / "plain.json").read_text()) == {"bound": "127.0.0.1"}

@@ -88,10 +88,11 @@ class ProcessRuntime:
     writes to this process's own stdout and stderr). With ``telemetry_fd`` (and ``output``) the
     program also gets a pipe named by ``_LAMBDA_TELEMETRY_LOG_FD``, where the runtime clients
     write framed log records; each record reaches ``output`` whole, a multi-line traceback
-    included (see :mod:`.telemetry_fd`).
+    included (see :mod:`.telemetry_fd`). ``wrapper`` is a command prefix the program is started
+    through (see :mod:`.sandbox`).
     """
 
-    __slots__ = ("command", "cwd", "freeze_delay", "name", "output", "telemetry_fd")
+    __slots__ = ("command", "cwd", "freeze_delay", "name", "output", "telemetry_fd", "wrapper")
 
     def __init__(
         self,
@@ -102,6 +103,7 @@ class ProcessRuntime:
         output: Output | None = None,
         freeze_delay: float = FREEZE_DELAY,
         telemetry_fd: bool = False,
+        wrapper: Sequence[str] = (),
     ) -> None:
         if isinstance(command, (str, os.PathLike)):
             command = [os.fspath(command)]
@@ -113,6 +115,7 @@ class ProcessRuntime:
         self.output = output
         self.freeze_delay = freeze_delay
         self.telemetry_fd = telemetry_fd
+        self.wrapper = list(wrapper)
 
     async def start(self, client: RuntimeClient, ctx: StartContext) -> OSProcess | NotStarted:
         """Start the program as a process group of its own."""
@@ -122,7 +125,7 @@ class ProcessRuntime:
             environment = {**environment, ENV_NAME: str(log_pipe.write_fd)}
         try:
             process = spawn(
-                self.command,
+                [*self.wrapper, *self.command],
                 name=self.name,
                 environment=environment,
                 cwd=_working_directory(self.cwd, ctx),
@@ -156,10 +159,10 @@ class ProcessExtension:
     """An external extension as a program (a file of ``/opt/extensions``), named after its file.
 
     ``cwd`` defaults to the task root given to the runtime, else this process's working
-    directory; ``output`` as for :class:`ProcessRuntime`.
+    directory; ``output`` and ``wrapper`` as for :class:`ProcessRuntime`.
     """
 
-    __slots__ = ("cwd", "freeze_delay", "name", "output", "path")
+    __slots__ = ("cwd", "freeze_delay", "name", "output", "path", "wrapper")
     kind: Literal["internal", "external"] = "external"
 
     def __init__(
@@ -169,19 +172,21 @@ class ProcessExtension:
         output: Output | None = None,
         cwd: str | os.PathLike[str] | None = None,
         freeze_delay: float = FREEZE_DELAY,
+        wrapper: Sequence[str] = (),
     ) -> None:
         self.path = Path(path).absolute()
         self.name = self.path.name
         self.output = output
         self.cwd = cwd
         self.freeze_delay = freeze_delay
+        self.wrapper = list(wrapper)
 
     async def start(self, client: ExtensionClient, ctx: StartContext) -> OSProcess | NotStarted:
         """Start the program as a process group of its own."""
         del client  # the program registers over HTTP
         try:
             process = spawn(
-                [str(self.path)],
+                [*self.wrapper, str(self.path)],
                 name=self.name,
                 environment=ctx.environment,
                 cwd=_working_directory(self.cwd, ctx),

@@ -42,6 +42,7 @@ import os
 import re
 import sys
 import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +53,7 @@ from ..core.variables import APPLICATION_LOG_LEVELS, runtime_settings
 if TYPE_CHECKING:
     import asyncio
 
+    from ..processes.sandbox import SandboxView
     from .serve_emulator import ServeEmulator
 
 DEFAULT_PORT = 8080
@@ -137,6 +139,21 @@ def configure_serve(parser: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="DIR",
         help="start every executable file of DIR as an external extension (as /opt/extensions)",
+    )
+    parser.add_argument(
+        "--layer",
+        type=Path,
+        action="append",
+        metavar="DIR",
+        help="a layer: seen at /opt by the participants, its extensions/ started as external "
+        "extensions; repeatable, merged in order (a later layer's files win); needs a private "
+        "mount namespace (Linux: root, or user namespaces)",
+    )
+    parser.add_argument(
+        "--no-mount-namespace",
+        action="store_true",
+        help="start the participants without their private view of /etc/hosts "
+        "(sandbox.localdomain) and /opt",
     )
     parser.add_argument(
         "--host", default="127.0.0.1", help="the invoke endpoint's address (default 127.0.0.1)"
@@ -310,12 +327,12 @@ def resolve_handler(
     return environ.get("AWS_LAMBDA_FUNCTION_HANDLER") or environ.get("_HANDLER") or None
 
 
-def default_bootstrap(task_root: Path) -> list[str]:
+def default_bootstrap(task_root: Path, exists: Callable[[str], bool] = os.path.isfile) -> list[str]:
     """The AWS emulator's runtime when it is given no command: the first bootstrap that exists
     of the task root's, ``/opt/bootstrap`` and ``/var/runtime/bootstrap``."""
     candidates = [str(task_root / "bootstrap"), *DEFAULT_BOOTSTRAPS]
     for candidate in candidates:
-        if os.path.isfile(candidate):
+        if exists(candidate):
             return [candidate]
     raise ConfigurationError(
         "give the runtime's COMMAND, or --handler module.function (there is no "
@@ -350,8 +367,6 @@ def _timeout_text(timeout: float) -> str:
 
 def run_serve(args: argparse.Namespace) -> int:
     """Serve one environment until Ctrl-C."""
-    from . import runtimes  # noqa: PLC0415
-
     command: list[str] = list(args.command)
     if command[:1] == ["--"]:
         command = command[1:]
@@ -366,6 +381,73 @@ def run_serve(args: argparse.Namespace) -> int:
             "by level only in the JSON format)"
         )
     variables = _variables(task_root)
+    quiet = args.log_level in _QUIET_LEVELS
+    view = _sandbox_view(args, quiet)
+    try:
+        return _run_serve(
+            args,
+            command=command,
+            task_root=task_root,
+            handler=handler,
+            shortcut=shortcut,
+            variables=variables,
+            view=view,
+            quiet=quiet,
+        )
+    finally:
+        if view is not None:
+            view.close()
+
+
+def _sandbox_view(args: argparse.Namespace, quiet: bool) -> SandboxView | None:
+    """The participants' private view (``sandbox.localdomain``, the layers at ``/opt``) when it
+    is wanted and possible; a clear error for layers without it, a hint for the hosts name."""
+    layers: list[Path] = args.layer or []
+    if not layers and args.extensions_dir is None:
+        return None  # nobody to listen on sandbox.localdomain: no namespace, no cost
+    from ..processes import sandbox  # noqa: PLC0415
+
+    need_hosts = not sandbox.hosts_resolve_sandbox()
+    if not layers and not need_hosts:
+        return None
+    if args.no_mount_namespace:
+        reason: str | None = "--no-mount-namespace turns it off"
+    else:
+        reason = sandbox.probe()
+    if reason is None:
+        return sandbox.SandboxView(layers, hosts=need_hosts)
+    if layers:
+        raise ConfigurationError(
+            f"--layer shows the layers at /opt in a private mount namespace, and {reason}"
+        )
+    if not quiet:
+        print(
+            f"lambda-lifecycle: warning: extensions cannot resolve sandbox.localdomain ({reason});"
+            f" add the line '{sandbox.HOSTS_LINE.strip()}' to /etc/hosts",
+            file=sys.stderr,
+        )
+    return None
+
+
+def _run_serve(
+    args: argparse.Namespace,
+    *,
+    command: list[str],
+    task_root: Path,
+    handler: str | None,
+    shortcut: bool,
+    variables: dict[str, str],
+    view: SandboxView | None,
+    quiet: bool,
+) -> int:
+    from . import runtimes  # noqa: PLC0415
+
+    def host_path(path: str) -> str:  # where a path of the participants' view is here
+        if view is not None and path.startswith("/opt/"):
+            found = view.host_path(path)
+            return str(found) if found is not None else path
+        return path
+
     if shortcut:
         assert handler is not None
         problem = _handler_problem(handler, task_root)
@@ -380,8 +462,8 @@ def run_serve(args: argparse.Namespace) -> int:
     else:
         client = None
         if not command:
-            command = default_bootstrap(task_root)
-        problem = _bootstrap_problem(command[0], variables.get("PATH"))
+            command = default_bootstrap(task_root, lambda p: os.path.isfile(host_path(p)))
+        problem = _bootstrap_problem(host_path(command[0]), variables.get("PATH"))
         if problem:
             raise ConfigurationError(problem)
         if os.sep in command[0]:  # relative to where the command was typed, not the task root
@@ -421,18 +503,37 @@ def run_serve(args: argparse.Namespace) -> int:
             f"serve needs the server extra ({exc.name} is missing): "
             "pip install 'lambda-lifecycle[server]'"
         ) from None
+    wrapper = view.wrap() if view is not None else []
     extensions: list[ProcessExtension] = []
+    if view is not None:
+        for name, path in view.extensions().items():
+            if not os.access(path, os.X_OK):
+                raise ConfigurationError(f"{path} of a layer's extensions is not executable")
+            extensions.append(
+                ProcessExtension(
+                    f"/opt/extensions/{name}",
+                    cwd=task_root,
+                    freeze_delay=args.freeze_delay / 1000,
+                    wrapper=wrapper,
+                )
+            )
     if args.extensions_dir is not None:
-        extensions = discover_extensions(
+        for extension in discover_extensions(
             args.extensions_dir, cwd=task_root, freeze_delay=args.freeze_delay / 1000
-        )
+        ):
+            extension.wrapper = wrapper
+            extensions.append(extension)
     try:
         api_address = split_address(args.runtime_api_address, 9001)
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from None
     emulator = ServeEmulator(
         ProcessRuntime(
-            command, cwd=task_root, freeze_delay=args.freeze_delay / 1000, telemetry_fd=True
+            command,
+            cwd=task_root,
+            freeze_delay=args.freeze_delay / 1000,
+            telemetry_fd=True,
+            wrapper=wrapper,
         ),
         extensions,
         config,
@@ -446,7 +547,6 @@ def run_serve(args: argparse.Namespace) -> int:
     )
     import anyio  # noqa: PLC0415
 
-    quiet = args.log_level in _QUIET_LEVELS
     return anyio.run(_serve, emulator, quiet, backend_options=_loop_options(args.loop))
 
 
