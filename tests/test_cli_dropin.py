@@ -203,6 +203,18 @@ def test_a_bash_runtime_started_as_with_the_aws_emulator() -> None:
 
 
 @pytest.mark.processes
+@pytest.mark.skipif(shutil.which("curl") is None, reason="the bash runtime needs curl")
+def test_a_handler_option_does_not_make_a_bash_runtime_python() -> None:
+    with served("--handler", "fn.handler", "--", "./bootstrap", cwd=BASH_RUNTIME) as (url, process):
+        status, _, answer = post(url, {})
+        code, out, _ = stop(process)
+    assert (status, code) == (200, 0)
+    assert isinstance(answer, dict)
+    assert answer["handler"] == "fn.handler"
+    assert out.splitlines()[0] == "INIT_START"
+
+
+@pytest.mark.processes
 def test_the_python_runtime_gets_lambdas_variables() -> None:
     with served(
         "--handler",
@@ -233,7 +245,7 @@ def test_the_python_runtime_gets_lambdas_variables() -> None:
     records = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     start = next(r for r in records if r.get("type") == "platform.initStart")
     assert start["record"]["runtimeVersion"] == python.replace("python", "python:")
-    assert ":eu-west-1:" in start["record"].get("runtimeVersionArn", ":eu-west-1:")
+    assert start["record"]["runtimeVersionArn"].startswith("arn:aws:lambda:eu-west-1::runtime:")
 
 
 @pytest.mark.processes
