@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -396,3 +397,65 @@ def test_extensions_resolve_the_sandbox_and_find_their_layers_at_opt(tmp_path: P
     layered = json.loads((tmp_path / "layered.json").read_text())
     assert layered == {"bound": "127.0.0.1", "data": "from the second layer"}
     assert json.loads((tmp_path / "plain.json").read_text()) == {"bound": "127.0.0.1"}
+
+
+@pytest.mark.processes
+@pytest.mark.skipif(
+    sandbox.hosts_resolve_sandbox(), reason="this machine's /etc/hosts names sandbox.localdomain"
+)
+def test_without_a_namespace_serve_says_how_to_resolve_the_sandbox(tmp_path: Path) -> None:
+    plain = tmp_path / "extensions"
+    executable(plain / "plain", f'#!/bin/sh\nexec "{PYTHON}" "{LISTENER}" plain\n')
+    with served(
+        "--handler",
+        "handlers.count",
+        "--task-root",
+        str(FUNCTIONS),
+        "--extensions-dir",
+        str(plain),
+        "--no-mount-namespace",
+        env={"RECORDER_DIR": str(tmp_path)},
+    ) as (url, process):
+        assert process.stderr is not None
+        warning = process.stderr.readline()  # the line after the one about where it listens
+        status, _, _ = post(url, {})
+        code, _, _ = stop(process)
+    assert (status, code) == (200, 0)
+    assert "warning: extensions cannot resolve sandbox.localdomain" in warning
+    assert "127.0.0.1\tsandbox.localdomain sandbox" in warning
+    found = json.loads((tmp_path / "plain.json").read_text())
+    assert "bound" not in found and "address" in found["error"]  # the name did not resolve
+
+
+@pytest.mark.processes
+def test_log_level_error_leaves_the_banner_out() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [PYTHON, "-m", "lambda_lifecycle", "serve", "--handler", "handlers.count"]
+    command += ["--task-root", str(FUNCTIONS), "--runtime-api-address", "127.0.0.1:0"]
+    command += ["--runtime-interface-emulator-address", f"127.0.0.1:{port}"]
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "LOG_LEVEL": "ERROR"},
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/2015-03-31/functions/function/invocations"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                status, _, _ = post(url, {}, timeout=30)
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert time.monotonic() < deadline and process.poll() is None
+                time.sleep(0.05)
+        code, _, err = stop(process)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert (status, code) == (200, 0)
+    assert err == ""

@@ -382,7 +382,8 @@ def run_serve(args: argparse.Namespace) -> int:
         )
     variables = _variables(task_root)
     quiet = args.log_level in _QUIET_LEVELS
-    view = _sandbox_view(args, quiet)
+    notes: list[str] = []  # printed after the line about where it listens, which comes first
+    view = _sandbox_view(args, notes)
     try:
         return _run_serve(
             args,
@@ -392,14 +393,14 @@ def run_serve(args: argparse.Namespace) -> int:
             shortcut=shortcut,
             variables=variables,
             view=view,
-            quiet=quiet,
+            notes=None if quiet else notes,
         )
     finally:
         if view is not None:
             view.close()
 
 
-def _sandbox_view(args: argparse.Namespace, quiet: bool) -> SandboxView | None:
+def _sandbox_view(args: argparse.Namespace, notes: list[str]) -> SandboxView | None:
     """The participants' private view (``sandbox.localdomain``, the layers at ``/opt``) when it
     is wanted and possible; a clear error for layers without it, a hint for the hosts name."""
     layers: list[Path] = args.layer or []
@@ -420,12 +421,10 @@ def _sandbox_view(args: argparse.Namespace, quiet: bool) -> SandboxView | None:
         raise ConfigurationError(
             f"--layer shows the layers at /opt in a private mount namespace, and {reason}"
         )
-    if not quiet:
-        print(
-            f"lambda-lifecycle: warning: extensions cannot resolve sandbox.localdomain ({reason});"
-            f" add the line '{sandbox.HOSTS_LINE.strip()}' to /etc/hosts",
-            file=sys.stderr,
-        )
+    notes.append(
+        f"lambda-lifecycle: warning: extensions cannot resolve sandbox.localdomain ({reason});"
+        f" add the line '{sandbox.HOSTS_LINE.strip()}' to /etc/hosts"
+    )
     return None
 
 
@@ -438,7 +437,7 @@ def _run_serve(
     shortcut: bool,
     variables: dict[str, str],
     view: SandboxView | None,
-    quiet: bool,
+    notes: list[str] | None,
 ) -> int:
     from . import runtimes  # noqa: PLC0415
 
@@ -547,7 +546,7 @@ def _run_serve(
     )
     import anyio  # noqa: PLC0415
 
-    return anyio.run(_serve, emulator, quiet, backend_options=_loop_options(args.loop))
+    return anyio.run(_serve, emulator, notes, backend_options=_loop_options(args.loop))
 
 
 def _python_client_dir() -> str | None:
@@ -595,8 +594,9 @@ def _precise_uvloop() -> asyncio.AbstractEventLoop:
     return loop
 
 
-async def _serve(emulator: ServeEmulator, quiet: bool) -> int:
-    """Run the emulator until a signal; return the exit status."""
+async def _serve(emulator: ServeEmulator, notes: list[str] | None) -> int:
+    """Run the emulator until a signal; return the exit status. ``notes`` are printed to stderr
+    after the line about where it listens (None: quiet, neither)."""
     import signal  # noqa: PLC0415
 
     import anyio  # noqa: PLC0415
@@ -615,14 +615,14 @@ async def _serve(emulator: ServeEmulator, quiet: bool) -> int:
                 try:
                     with life:
                         async with emulator:
-                            if not quiet:
-                                print(
+                            if notes is not None:
+                                lines = [
                                     f"lambda-lifecycle: function {config.function_name!r} on "
                                     f"{emulator.invoke_url} (Runtime API "
                                     f"{emulator.runtime_api_address}); Ctrl-C stops",
-                                    file=sys.stderr,
-                                    flush=True,
-                                )
+                                    *notes,
+                                ]
+                                print("\n".join(lines), file=sys.stderr, flush=True)
                             if config.initialization_type != "on-demand":
                                 await emulator.init()
                             await stop.wait()
