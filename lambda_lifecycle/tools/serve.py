@@ -18,6 +18,12 @@ the runtime; the function's settings default to ``AWS_LAMBDA_FUNCTION_TIMEOUT``,
 (``START``, ``END``, ``REPORT``, the function's own output, ...) are printed to stdout as they
 happen, as text or JSON (``--log-format``); one line about where it listens goes to stderr.
 
+With extensions or ``--layer DIR`` (repeatable), the participants are started in a private
+mount namespace where Linux allows one (:mod:`lambda_lifecycle.processes.sandbox`):
+``sandbox.localdomain`` resolves, and ``/opt`` is the layers merged in order, whose
+``extensions/`` are started as external extensions. Without one, ``--layer`` is refused with the
+reason and a line on stderr says how to make ``sandbox.localdomain`` resolve.
+
 Ctrl-C (or SIGTERM) shuts the environment down as Lambda does when it spins one down: SHUTDOWN
 with reason ``spindown`` to the extensions, the Shutdown budgets, then exit status 0. A second
 Ctrl-C kills everything at once; a caller still waiting for an invocation is answered first
