@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from lambda_lifecycle import __version__
+from lambda_lifecycle import __version__, specs
 from lambda_lifecycle.specs import load_spec, spec_text
-from lambda_lifecycle.tools import cli
+from lambda_lifecycle.tools import cli, docgen
 from lambda_lifecycle.tools.cli import main
 from lambda_lifecycle.tools.diagram import to_dot, to_mermaid
 from lambda_lifecycle.tools.docgen import render_lifecycle_doc
@@ -152,7 +152,7 @@ def test_keyboard_interrupt_exits_130(
     def interrupted() -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "load_spec", interrupted)
+    monkeypatch.setattr(specs, "load_spec", interrupted)  # imported by the command when it runs
     assert main(["spec"]) == 130
     assert capsys.readouterr().err == ""
 
@@ -173,3 +173,23 @@ def test_python_dash_m_runs_the_cli() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout == f"lambda-lifecycle {__version__}\n"
+
+
+def test_the_command_line_knows_where_the_generated_page_lives() -> None:
+    assert cli.DOC_PATH == docgen.DOC_PATH
+
+
+def test_serve_does_not_import_what_other_commands_need() -> None:
+    code = (
+        "import sys; from lambda_lifecycle.tools.cli import main, build_parser, chosen_command;"
+        "build_parser(only=chosen_command(['serve', '--help']));"
+        "print(sorted(m for m in ('lambda_lifecycle.tools.demo', 'lambda_lifecycle.tools.docgen',"
+        " 'lambda_lifecycle.tools.diagram', 'importlib.metadata') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    loaded = done.stdout.strip()
+    # importlib.metadata may come from the package's own import; the tools must not be there.
+    assert "tools.demo" not in loaded and "tools.docgen" not in loaded, loaded
+    assert "tools.diagram" not in loaded, loaded

@@ -30,6 +30,7 @@ from ..core.errors import ConfigurationError
 from ..engine.clients import ExtensionClient, RuntimeClient
 from ..engine.participant import ExitStatus, StartContext
 from .process import OSProcess, Output, spawn
+from .telemetry_fd import ENV_NAME, open_log_pipe
 
 EXIT_CANNOT_EXECUTE = 127
 FREEZE_DELAY = 0.0
@@ -84,10 +85,14 @@ class ProcessRuntime:
 
     ``cwd`` defaults to the task root (``LAMBDA_TASK_ROOT`` of the runtime's environment);
     ``output(name, line)`` receives each line of its stdout and stderr (without it the program
-    writes to this process's own stdout and stderr).
+    writes to this process's own stdout and stderr). With ``telemetry_fd`` (and ``output``) the
+    program also gets a pipe named by ``_LAMBDA_TELEMETRY_LOG_FD``, where the runtime clients
+    write framed log records; each record reaches ``output`` whole, a multi-line traceback
+    included (see :mod:`.telemetry_fd`). ``wrapper`` is a command prefix the program is started
+    through (see :mod:`.sandbox`).
     """
 
-    __slots__ = ("command", "cwd", "freeze_delay", "name", "output")
+    __slots__ = ("command", "cwd", "freeze_delay", "name", "output", "telemetry_fd", "wrapper")
 
     def __init__(
         self,
@@ -97,6 +102,8 @@ class ProcessRuntime:
         name: str = "bootstrap",
         output: Output | None = None,
         freeze_delay: float = FREEZE_DELAY,
+        telemetry_fd: bool = False,
+        wrapper: Sequence[str] = (),
     ) -> None:
         if isinstance(command, (str, os.PathLike)):
             command = [os.fspath(command)]
@@ -107,20 +114,29 @@ class ProcessRuntime:
         self.name = name
         self.output = output
         self.freeze_delay = freeze_delay
+        self.telemetry_fd = telemetry_fd
+        self.wrapper = list(wrapper)
 
     async def start(self, client: RuntimeClient, ctx: StartContext) -> OSProcess | NotStarted:
         """Start the program as a process group of its own."""
+        log_pipe = open_log_pipe() if self.telemetry_fd and self.output is not None else None
+        environment = ctx.environment
+        if log_pipe is not None:
+            environment = {**environment, ENV_NAME: str(log_pipe.write_fd)}
         try:
             process = spawn(
-                self.command,
+                [*self.wrapper, *self.command],
                 name=self.name,
-                environment=ctx.environment,
+                environment=environment,
                 cwd=_working_directory(self.cwd, ctx),
                 on_exit=ctx.on_exit,
                 output=self.output,
                 freeze_delay=self.freeze_delay,
+                pass_fds=() if log_pipe is None else (log_pipe.write_fd,),
             )
         except OSError as exc:
+            if log_pipe is not None:
+                log_pipe.close()
             client.init_error(
                 {
                     "errorType": "Runtime.InvalidEntrypoint",
@@ -128,19 +144,25 @@ class ProcessRuntime:
                 }
             )
             return _not_started(ctx)
+        if log_pipe is not None:
+            log_pipe.start(ctx.task_group, self.name, self._output)
         ctx.task_group.start_soon(process.run, name=f"runtime process {self.name}")
         await anyio.lowlevel.checkpoint()
         return process
+
+    def _output(self, name: str, line: str) -> None:
+        if self.output is not None:  # looked up per record: the emulator routes it
+            self.output(name, line)
 
 
 class ProcessExtension:
     """An external extension as a program (a file of ``/opt/extensions``), named after its file.
 
     ``cwd`` defaults to the task root given to the runtime, else this process's working
-    directory; ``output`` as for :class:`ProcessRuntime`.
+    directory; ``output`` and ``wrapper`` as for :class:`ProcessRuntime`.
     """
 
-    __slots__ = ("cwd", "freeze_delay", "name", "output", "path")
+    __slots__ = ("cwd", "freeze_delay", "name", "output", "path", "wrapper")
     kind: Literal["internal", "external"] = "external"
 
     def __init__(
@@ -150,19 +172,21 @@ class ProcessExtension:
         output: Output | None = None,
         cwd: str | os.PathLike[str] | None = None,
         freeze_delay: float = FREEZE_DELAY,
+        wrapper: Sequence[str] = (),
     ) -> None:
         self.path = Path(path).absolute()
         self.name = self.path.name
         self.output = output
         self.cwd = cwd
         self.freeze_delay = freeze_delay
+        self.wrapper = list(wrapper)
 
     async def start(self, client: ExtensionClient, ctx: StartContext) -> OSProcess | NotStarted:
         """Start the program as a process group of its own."""
         del client  # the program registers over HTTP
         try:
             process = spawn(
-                [str(self.path)],
+                [*self.wrapper, str(self.path)],
                 name=self.name,
                 environment=ctx.environment,
                 cwd=_working_directory(self.cwd, ctx),

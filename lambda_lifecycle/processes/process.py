@@ -108,11 +108,13 @@ def spawn(
     on_exit: Callable[[ExitStatus], None],
     output: Output | None = None,
     freeze_delay: float = 0.0,
+    pass_fds: Sequence[int] = (),
 ) -> OSProcess:
     """Start ``command`` in a new process group; raises :class:`OSError` when it cannot start.
 
     With ``output`` given, stdout and stderr are piped and read line by line by
     :meth:`OSProcess.run`; without, the program inherits this process's stdout and stderr.
+    ``pass_fds`` are descriptors the program inherits besides those (see ``subprocess``).
     """
     pipe = subprocess.PIPE if output is not None else None
     popen = subprocess.Popen(
@@ -124,6 +126,7 @@ def spawn(
         env=dict(environment),
         start_new_session=True,
         close_fds=True,
+        pass_fds=tuple(pass_fds),
     )
     return OSProcess(popen, name, on_exit, output, freeze_delay)
 

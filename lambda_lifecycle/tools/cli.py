@@ -10,6 +10,11 @@ Each subcommand is a :class:`Command`: a function that adds its arguments to an
 live in one table, :data:`COMMANDS`; another module adds its own with :func:`register` before
 :func:`main` builds the parser.
 
+:func:`main` imports only what the command it runs needs: the table names each command's
+functions, and a first pass of :mod:`argparse` over the command line picks the one sub-parser
+whose arguments are added (so ``serve`` does not import the spec, the diagrams or the demo, and
+``--version`` reads the installed version only when asked).
+
 :func:`main` never raises for an expected failure: a usage error exits 2 (argparse's message on
 stderr), a :class:`~lambda_lifecycle.core.errors.LifecycleError` or an :class:`OSError` prints one
 line ``lambda-lifecycle: error: <message>`` and exits 1, and Ctrl-C exits 130 quietly.
@@ -18,22 +23,18 @@ line ``lambda-lifecycle: error: <message>`` and exits 1, and Ctrl-C exits 130 qu
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import get_args
+from typing import TYPE_CHECKING, Any
 
-from .. import __version__
 from ..core.errors import LifecycleError
-from ..core.spec import Basis, Spec
-from ..specs import load_spec, spec_text
-from .demo import configure_demo, run_demo
-from .diagram import to_dot, to_mermaid, to_svg
-from .docgen import DOC_PATH, render_lifecycle_doc
-from .serve import configure_invoke, configure_serve, run_invoke, run_serve
+
+if TYPE_CHECKING:
+    from ..core.spec import Spec
 
 PROG = "lambda-lifecycle"
 EXIT_OK = 0
@@ -52,6 +53,18 @@ class Command:
     help: str
     configure: Configure
     run: Run
+
+
+def lazy(module: str, name: str) -> Callable[..., Any]:
+    """``name`` of the module ``module`` (relative to this package), imported at the first call."""
+
+    def call(*args: Any) -> Any:
+        function: Callable[..., Any] = getattr(importlib.import_module(module, __package__), name)
+        return function(*args)
+
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = f"``{module}.{name}``, imported when first called."
+    return call
 
 
 # --- Output ----------------------------------------------------------------------------------
@@ -86,9 +99,9 @@ def add_output_argument(parser: argparse.ArgumentParser, what: str) -> None:
 # --- diagram ---------------------------------------------------------------------------------
 
 DIAGRAM_FORMATS: dict[str, Callable[[Spec], str | bytes]] = {
-    "mermaid": to_mermaid,
-    "dot": to_dot,
-    "svg": to_svg,
+    "mermaid": lazy(".diagram", "to_mermaid"),
+    "dot": lazy(".diagram", "to_dot"),
+    "svg": lazy(".diagram", "to_svg"),
 }
 
 
@@ -106,12 +119,18 @@ def configure_diagram(parser: argparse.ArgumentParser) -> None:
 
 def run_diagram(args: argparse.Namespace) -> int:
     """Print or write the state diagram."""
+    from ..specs import load_spec  # noqa: PLC0415
+
     render = DIAGRAM_FORMATS[args.format]
     emit(render(load_spec()), args.output)
     return EXIT_OK
 
 
 # --- docs ------------------------------------------------------------------------------------
+
+
+DOC_PATH = "docs/lifecycle.md"
+"""Where ``docs`` writes and checks the page (``docgen.DOC_PATH``; a test keeps them equal)."""
 
 
 def configure_docs(parser: argparse.ArgumentParser) -> None:
@@ -126,6 +145,9 @@ def configure_docs(parser: argparse.ArgumentParser) -> None:
 
 def run_docs(args: argparse.Namespace) -> int:
     """Print, write or check the generated ``docs/lifecycle.md``."""
+    from ..specs import load_spec  # noqa: PLC0415
+    from .docgen import render_lifecycle_doc  # noqa: PLC0415
+
     text = render_lifecycle_doc(load_spec())
     if not args.check:
         emit(text, args.output)
@@ -152,6 +174,11 @@ def configure_spec(parser: argparse.ArgumentParser) -> None:
 
 def spec_summary(spec: Spec) -> str:
     """A one-screen summary of ``spec``."""
+    from collections import Counter  # noqa: PLC0415
+    from typing import get_args  # noqa: PLC0415
+
+    from ..core.spec import Basis  # noqa: PLC0415
+
     by_basis = Counter(row.basis for row in spec.transitions)
     bases = ", ".join(f"{basis} {by_basis[basis]}" for basis in get_args(Basis))
     lines = [
@@ -171,6 +198,8 @@ def spec_summary(spec: Spec) -> str:
 
 def run_spec(args: argparse.Namespace) -> int:
     """Print the spec summary, or the bundled spec JSON."""
+    from ..specs import load_spec, spec_text  # noqa: PLC0415
+
     if args.json:
         text = spec_text()
         emit(text if text.endswith("\n") else text + "\n", None)
@@ -197,8 +226,8 @@ register(
     Command(
         "demo",
         "walk one environment through the lifecycle and print every step",
-        configure_demo,
-        run_demo,
+        lazy(".demo", "configure_demo"),
+        lazy(".demo", "run_demo"),
     )
 )
 register(Command("diagram", "print the lifecycle state diagram", configure_diagram, run_diagram))
@@ -211,31 +240,76 @@ register(
         "serve",
         "serve a function locally: the Runtime, Extensions and Telemetry APIs and an invoke "
         "endpoint",
-        configure_serve,
-        run_serve,
+        lazy(".serve", "configure_serve"),
+        lazy(".serve", "run_serve"),
     )
 )
-register(Command("invoke", "invoke a function served by `serve`", configure_invoke, run_invoke))
+register(
+    Command(
+        "invoke",
+        "invoke a function served by `serve`",
+        lazy(".serve", "configure_invoke"),
+        lazy(".serve", "run_invoke"),
+    )
+)
 
 
 # --- main ------------------------------------------------------------------------------------
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser, with one sub-parser per registered command."""
+class _Version(argparse.Action):
+    """``--version``: the installed version, read only when asked for."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        kwargs.update(nargs=0, default=argparse.SUPPRESS)
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        from .. import __version__  # noqa: PLC0415
+
+        sys.stdout.write(f"{PROG} {__version__}\n")
+        parser.exit()
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser, with one sub-parser per registered command.
+
+    With ``only``, only that command's sub-parser gets its arguments (the others are listed,
+    but importing what their arguments need is left until they are chosen).
+    """
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="An executable model of the AWS Lambda execution environment lifecycle.",
     )
-    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument("--version", action=_Version, help="show the version and exit")
     commands = parser.add_subparsers(
         title="commands", dest="command", metavar="COMMAND", required=True
     )
     for command in COMMANDS.values():
         sub = commands.add_parser(command.name, help=command.help, description=command.help)
-        command.configure(sub)
+        if only is None or only == command.name:
+            command.configure(sub)
         sub.set_defaults(run=command.run)
     return parser
+
+
+def chosen_command(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` names, from a first pass of argparse over it (None: none yet)."""
+    first = argparse.ArgumentParser(add_help=False)
+    first.add_argument("command", nargs="?")
+    first.add_argument("rest", nargs=argparse.REMAINDER)
+    try:
+        known, _ = first.parse_known_args(argv)
+    except SystemExit:  # pragma: no cover (the first pass takes anything)
+        return None
+    name: str | None = known.command
+    return name if name in COMMANDS else None
 
 
 def exit_status(code: str | int | None) -> int:
@@ -285,7 +359,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``lambda-lifecycle`` with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
     try:
         try:
-            args = build_parser().parse_args(argv)
+            if argv is None:
+                argv = sys.argv[1:]
+            args = build_parser(only=chosen_command(argv) or "").parse_args(argv)
         except SystemExit as exc:  # --help, --version and usage errors
             return exit_status(exc.code)
         return run_command(args)

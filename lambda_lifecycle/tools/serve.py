@@ -5,15 +5,29 @@
 client (``python -m awslambdaric module.function`` with this Python), and whose external
 extensions are the executable files of ``--extensions-dir``. It serves the invoke endpoint on
 ``--port`` (8080) and the Runtime API on ``--runtime-api-address`` (127.0.0.1:9001), exactly where
-the AWS emulator serves them, and takes its defaults from the same environment variables
-(``AWS_LAMBDA_FUNCTION_TIMEOUT``, ``AWS_LAMBDA_FUNCTION_MEMORY_SIZE``,
-``AWS_LAMBDA_FUNCTION_NAME``, ``AWS_LAMBDA_FUNCTION_VERSION``). The environment's CloudWatch
-lines (``START``, ``END``, ``REPORT``, the function's own output, ...) are printed to stdout as
-they happen, as text or JSON (``--log-format``); one line about where it listens goes to stderr.
+the AWS emulator serves them.
+
+It takes the AWS emulator's command line too (``aws-lambda-rie [--runtime-interface-emulator-
+address HOST:PORT] [--runtime-api-address HOST:PORT] [--log-level LEVEL] [--enable-init-caching]
+[COMMAND...]``): with a COMMAND of two or more words the last word is also the handler
+(``_HANDLER``), else ``$AWS_LAMBDA_FUNCTION_HANDLER`` or ``$_HANDLER``; with no COMMAND the first
+of ``<task root>/bootstrap``, ``/opt/bootstrap`` and ``/var/runtime/bootstrap`` that exists is
+the runtime; the function's settings default to ``AWS_LAMBDA_FUNCTION_TIMEOUT``,
+``AWS_LAMBDA_FUNCTION_MEMORY_SIZE``, ``AWS_LAMBDA_FUNCTION_NAME`` and
+``AWS_LAMBDA_FUNCTION_VERSION``, which the runtime also sees. The environment's CloudWatch lines
+(``START``, ``END``, ``REPORT``, the function's own output, ...) are printed to stdout as they
+happen, as text or JSON (``--log-format``); one line about where it listens goes to stderr.
+
+With extensions or ``--layer DIR`` (repeatable), the participants are started in a private
+mount namespace where Linux allows one (:mod:`lambda_lifecycle.processes.sandbox`):
+``sandbox.localdomain`` resolves, and ``/opt`` is the layers merged in order, whose
+``extensions/`` are started as external extensions. Without one, ``--layer`` is refused with the
+reason and a line on stderr says how to make ``sandbox.localdomain`` resolve.
 
 Ctrl-C (or SIGTERM) shuts the environment down as Lambda does when it spins one down: SHUTDOWN
 with reason ``spindown`` to the extensions, the Shutdown budgets, then exit status 0. A second
-Ctrl-C kills everything at once.
+Ctrl-C kills everything at once; a caller still waiting for an invocation is answered first
+(503 ``ServiceException``), never left without an answer.
 
 Mistakes are caught before anything starts and reported on one line, with exit status 1: a
 handler that is not ``module.function`` or whose module is not in the task root, a bootstrap that
@@ -22,32 +36,31 @@ address already in use.
 
 ``invoke [--url URL] [PAYLOAD|-]`` sends one event (``{}`` by default, ``-`` reads stdin) and
 prints the response body; a function error (``X-Amz-Function-Error``) exits 1.
+
+Only what parsing the arguments needs is imported with this module: the engine, the server and
+the event loop are imported when ``serve`` runs, so that the command starts listening quickly.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import importlib.machinery
-import importlib.util
 import os
 import re
-import shutil
-import signal
 import sys
-import time
 import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import anyio
-
 from ..core.config import FunctionConfig
 from ..core.errors import ConfigurationError
-from ..processes import ProcessExtension, ProcessRuntime, discover_extensions
+from ..core.variables import APPLICATION_LOG_LEVELS, runtime_settings
 
 if TYPE_CHECKING:
-    from ..server import Emulator
+    import asyncio
+
+    from ..processes.sandbox import SandboxView
+    from .serve_emulator import ServeEmulator
 
 DEFAULT_PORT = 8080
 DEFAULT_RUNTIME_API = "127.0.0.1:9001"
@@ -57,22 +70,39 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_INTERRUPTED = 130
 FREEZE_DELAY_MS = 0.0
+DEFAULT_BOOTSTRAPS = ("/opt/bootstrap", "/var/runtime/bootstrap")
+"""Where the AWS emulator looks for a runtime after ``/var/task/bootstrap`` (the task root's)."""
+# The AWS emulator's --log-level values (logrus's), for its own diagnostics.
+EMULATOR_LOG_LEVELS = ("trace", "debug", "info", "warn", "warning", "error", "fatal", "panic")
+_QUIET_LEVELS = frozenset({"error", "fatal", "panic"})
+ABANDON_GRACE_S = 0.5
+"""At a second Ctrl-C, how long the callers still waiting have to receive their error answer."""
 
 _HANDLER = re.compile(r"^(?P<module>[\w/.-]+)\.(?P<function>[A-Za-z_]\w*)$")
-# Variables the engine sets for each participant: the host's own values must not override them.
+# Variables the engine sets for each participant (or that describe this emulator's function):
+# the host's own values must not override them. The host's TZ is the developer's, not the
+# function's; its AWS_REGION is the default of --region instead.
 _ENGINE_VARIABLES = frozenset(
     {
+        "AWS_DEFAULT_REGION",
+        "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_FUNCTION_HANDLER",
         "AWS_LAMBDA_FUNCTION_NAME",
         "AWS_LAMBDA_FUNCTION_VERSION",
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
         "AWS_LAMBDA_FUNCTION_TIMEOUT",
         "AWS_LAMBDA_INITIALIZATION_TYPE",
+        "AWS_LAMBDA_LOG_FORMAT",
         "AWS_LAMBDA_LOG_GROUP_NAME",
+        "AWS_LAMBDA_LOG_LEVEL",
         "AWS_LAMBDA_LOG_STREAM_NAME",
         "AWS_LAMBDA_RUNTIME_API",
+        "AWS_REGION",
         "LAMBDA_TASK_ROOT",
         "TMPDIR",
+        "TZ",
         "_HANDLER",
+        "_LAMBDA_TELEMETRY_LOG_FD",
     }
 )
 
@@ -91,12 +121,16 @@ def configure_serve(parser: argparse.ArgumentParser) -> None:
         "command",
         nargs=argparse.REMAINDER,
         metavar="COMMAND",
-        help="the runtime's bootstrap command line (after --); or use --handler",
+        help="the runtime's bootstrap command line (after -- when it has options of its own); "
+        "with two or more words its last word is also the handler, as with the AWS emulator; "
+        "none: the first of <task root>/bootstrap, /opt/bootstrap, /var/runtime/bootstrap",
     )
     parser.add_argument(
         "--handler",
         metavar="MODULE.FUNCTION",
-        help="the function's handler; without COMMAND, runs `python -m awslambdaric HANDLER`",
+        help="the function's handler (_HANDLER); without COMMAND, runs "
+        "`python -m awslambdaric HANDLER` (default: COMMAND's last word, else "
+        "$AWS_LAMBDA_FUNCTION_HANDLER or $_HANDLER)",
     )
     parser.add_argument(
         "--task-root",
@@ -113,6 +147,21 @@ def configure_serve(parser: argparse.ArgumentParser) -> None:
         help="start every executable file of DIR as an external extension (as /opt/extensions)",
     )
     parser.add_argument(
+        "--layer",
+        type=Path,
+        action="append",
+        metavar="DIR",
+        help="a layer: seen at /opt by the participants, its extensions/ started as external "
+        "extensions; repeatable, merged in order (a later layer's files win); needs a private "
+        "mount namespace (Linux: root, or user namespaces)",
+    )
+    parser.add_argument(
+        "--no-mount-namespace",
+        action="store_true",
+        help="start the participants without their private view of /etc/hosts "
+        "(sandbox.localdomain) and /opt",
+    )
+    parser.add_argument(
         "--host", default="127.0.0.1", help="the invoke endpoint's address (default 127.0.0.1)"
     )
     parser.add_argument(
@@ -120,6 +169,13 @@ def configure_serve(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=DEFAULT_PORT,
         help=f"the invoke endpoint's port (default {DEFAULT_PORT}; 0 picks a free one)",
+    )
+    parser.add_argument(
+        "--runtime-interface-emulator-address",
+        dest="emulator_address",
+        metavar="HOST:PORT",
+        help="the invoke endpoint's address, as the AWS emulator names it (instead of --host "
+        "and --port)",
     )
     parser.add_argument(
         "--runtime-api-address",
@@ -151,6 +207,18 @@ def configure_serve(parser: argparse.ArgumentParser) -> None:
         help="the function's version (default: $AWS_LAMBDA_FUNCTION_VERSION, else $LATEST)",
     )
     parser.add_argument(
+        "--region",
+        default=os.environ.get("AWS_REGION") or FunctionConfig().region,
+        help="the function's region (AWS_REGION, the ARNs; default: $AWS_REGION, else us-east-1)",
+    )
+    parser.add_argument(
+        "--runtime",
+        metavar="NAME",
+        help="the Lambda runtime this stands for (python3.13, nodejs22.x, provided.al2023, ...): "
+        "AWS_EXECUTION_ENV and INIT_START's Runtime Version (default: what COMMAND certainly "
+        "is, else a custom runtime, which has neither)",
+    )
+    parser.add_argument(
         "--initialization-type",
         choices=("on-demand", "provisioned-concurrency", "snap-start"),
         default="on-demand",
@@ -159,14 +227,38 @@ def configure_serve(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--runtime-version",
-        help="the Runtime Version of INIT_START (default: python:<this Python's X.Y> with "
-        "--handler, none for a bootstrap)",
+        help="the Runtime Version of INIT_START as written (default: from --runtime)",
     )
     parser.add_argument(
         "--log-format",
         choices=("text", "json"),
         default="text",
-        help="CloudWatch lines as text (default) or as JSON records",
+        help="CloudWatch lines as text (default) or as JSON records; also the function's "
+        "log format (AWS_LAMBDA_LOG_FORMAT Text or JSON)",
+    )
+    parser.add_argument(
+        "--application-log-level",
+        type=str.upper,
+        choices=APPLICATION_LOG_LEVELS,
+        metavar="LEVEL",
+        help="the function's application log level (AWS_LAMBDA_LOG_LEVEL: "
+        f"{', '.join(APPLICATION_LOG_LEVELS)}); needs --log-format json, as on Lambda",
+    )
+    parser.add_argument(
+        "--log-level",
+        type=str.lower,
+        choices=EMULATOR_LOG_LEVELS,
+        default=os.environ.get("LOG_LEVEL", "info").lower(),
+        metavar="LEVEL",
+        help="the emulator's own messages on stderr, as the AWS emulator's option: error, "
+        "fatal and panic leave out the line about where it listens (default: $LOG_LEVEL, else "
+        "info)",
+    )
+    parser.add_argument(
+        "--enable-init-caching",
+        action="store_true",
+        help="accepted for the AWS emulator's command line; changes nothing (the participants "
+        "get the host's credentials variables in any case)",
     )
     parser.add_argument(
         "--no-freeze",
@@ -197,6 +289,9 @@ def configure_serve(parser: argparse.ArgumentParser) -> None:
 
 def _handler_problem(handler: str, task_root: Path) -> str | None:
     """Why ``handler`` cannot be loaded from ``task_root``, or None."""
+    import importlib.machinery  # noqa: PLC0415 (only --handler needs it)
+    import importlib.util  # noqa: PLC0415
+
     match = _HANDLER.match(handler)
     if match is None:
         return f"handler {handler!r} is not of the form module.function"
@@ -211,6 +306,8 @@ def _handler_problem(handler: str, task_root: Path) -> str | None:
 
 def _bootstrap_problem(program: str, path: str | None) -> str | None:
     """Why ``program`` cannot be started, or None."""
+    import shutil  # noqa: PLC0415
+
     if os.sep in program:
         candidate = Path(program)
         if not candidate.exists():
@@ -223,11 +320,55 @@ def _bootstrap_problem(program: str, path: str | None) -> str | None:
     return None
 
 
+def resolve_handler(
+    option: str | None, command: list[str], environ: dict[str, str] | os._Environ[str]
+) -> str | None:
+    """The function's handler: ``--handler``, else the last word of a COMMAND of two or more
+    words (as the AWS emulator takes it), else ``$AWS_LAMBDA_FUNCTION_HANDLER`` or
+    ``$_HANDLER``; None when there is none."""
+    if option:
+        return option
+    if len(command) >= 2:
+        return command[-1]
+    return environ.get("AWS_LAMBDA_FUNCTION_HANDLER") or environ.get("_HANDLER") or None
+
+
+def default_bootstrap(task_root: Path, exists: Callable[[str], bool] = os.path.isfile) -> list[str]:
+    """The AWS emulator's runtime when it is given no command: the first bootstrap that exists
+    of the task root's, ``/opt/bootstrap`` and ``/var/runtime/bootstrap``."""
+    candidates = [str(task_root / "bootstrap"), *DEFAULT_BOOTSTRAPS]
+    for candidate in candidates:
+        if exists(candidate):
+            return [candidate]
+    raise ConfigurationError(
+        "give the runtime's COMMAND, or --handler module.function (there is no "
+        + ", ".join(candidates)
+        + ")"
+    )
+
+
 def _variables(task_root: Path) -> dict[str, str]:
     """The host's environment for the participants, less what the engine sets itself."""
     variables = {k: v for k, v in os.environ.items() if k not in _ENGINE_VARIABLES}
     variables["LAMBDA_TASK_ROOT"] = str(task_root)
     return variables
+
+
+def _invoke_address(args: argparse.Namespace) -> tuple[str, int]:
+    """``--runtime-interface-emulator-address``, else ``--host`` and ``--port``."""
+    if args.emulator_address is None:
+        return args.host, args.port
+    from ..server.http import split_address  # noqa: PLC0415
+
+    try:
+        return split_address(args.emulator_address, DEFAULT_PORT)
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from None
+
+
+def _timeout_text(timeout: float) -> str:
+    """``AWS_LAMBDA_FUNCTION_TIMEOUT`` as the AWS emulator reads it: whole seconds."""
+    return str(int(timeout)) if float(timeout).is_integer() else f"{timeout:g}"
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -238,26 +379,105 @@ def run_serve(args: argparse.Namespace) -> int:
     task_root: Path = args.task_root.resolve()
     if not task_root.is_dir():
         raise ConfigurationError(f"the task root {task_root} is not a directory")
-    handler: str | None = args.handler
-    if not command and handler is None:
-        raise ConfigurationError("give the runtime's COMMAND, or --handler module.function")
+    shortcut = not command and args.handler is not None
+    handler = resolve_handler(args.handler, command, os.environ)
+    if args.application_log_level is not None and args.log_format != "json":
+        raise ConfigurationError(
+            "--application-log-level needs --log-format json (Lambda filters application logs "
+            "by level only in the JSON format)"
+        )
     variables = _variables(task_root)
-    if command:
-        problem = _bootstrap_problem(command[0], variables.get("PATH"))
-        if problem:
-            raise ConfigurationError(problem)
-        if os.sep in command[0]:  # relative to where the command was typed, not the task root
-            command[0] = str(Path(command[0]).absolute())
+    quiet = args.log_level in _QUIET_LEVELS
+    notes: list[str] = []  # printed after the line about where it listens, which comes first
+    view = _sandbox_view(args, notes)
+    try:
+        return _run_serve(
+            args,
+            command=command,
+            task_root=task_root,
+            handler=handler,
+            shortcut=shortcut,
+            variables=variables,
+            view=view,
+            notes=None if quiet else notes,
+        )
+    finally:
+        if view is not None:
+            view.close()
+
+
+def _sandbox_view(args: argparse.Namespace, notes: list[str]) -> SandboxView | None:
+    """The participants' private view (``sandbox.localdomain``, the layers at ``/opt``) when it
+    is wanted and possible; a clear error for layers without it, a hint for the hosts name."""
+    layers: list[Path] = args.layer or []
+    if not layers and args.extensions_dir is None:
+        return None  # nobody to listen on sandbox.localdomain: no namespace, no cost
+    from ..processes import sandbox  # noqa: PLC0415
+
+    need_hosts = not sandbox.hosts_resolve_sandbox()
+    if not layers and not need_hosts:
+        return None
+    if args.no_mount_namespace:
+        reason: str | None = "--no-mount-namespace turns it off"
     else:
+        reason = sandbox.probe()
+    if reason is None:
+        return sandbox.SandboxView(layers, hosts=need_hosts)
+    if layers:
+        raise ConfigurationError(
+            f"--layer shows the layers at /opt in a private mount namespace, and {reason}"
+        )
+    notes.append(
+        f"lambda-lifecycle: warning: extensions cannot resolve sandbox.localdomain ({reason});"
+        f" add the line '{sandbox.HOSTS_LINE.strip()}' to /etc/hosts"
+    )
+    return None
+
+
+def _run_serve(
+    args: argparse.Namespace,
+    *,
+    command: list[str],
+    task_root: Path,
+    handler: str | None,
+    shortcut: bool,
+    variables: dict[str, str],
+    view: SandboxView | None,
+    notes: list[str] | None,
+) -> int:
+    from . import runtimes  # noqa: PLC0415
+
+    def host_path(path: str) -> str:  # where a path of the participants' view is here
+        if view is not None and path.startswith("/opt/"):
+            found = view.host_path(path)
+            return str(found) if found is not None else path
+        return path
+
+    if shortcut:
         assert handler is not None
         problem = _handler_problem(handler, task_root)
         if problem:
             raise ConfigurationError(problem)
-        if importlib.util.find_spec("awslambdaric") is None:
+        client = _python_client_dir()
+        if client is None:
             raise ConfigurationError(
                 "--handler runs the Python runtime interface client: pip install awslambdaric"
             )
         command = [sys.executable, "-m", "awslambdaric", handler]
+    else:
+        client = None
+        if not command:
+            command = default_bootstrap(task_root, lambda p: os.path.isfile(host_path(p)))
+        problem = _bootstrap_problem(host_path(command[0]), variables.get("PATH"))
+        if problem:
+            raise ConfigurationError(problem)
+        if os.sep in command[0]:  # relative to where the command was typed, not the task root
+            command[0] = str(Path(command[0]).absolute())
+    runtime = (
+        runtimes.LambdaRuntime.parse(args.runtime)
+        if args.runtime
+        else runtimes.detect(command, shortcut=shortcut, environ=os.environ)
+    )
     config = FunctionConfig(
         function_name=args.function_name,
         function_version=args.function_version,
@@ -265,43 +485,93 @@ def run_serve(args: argparse.Namespace) -> int:
         memory_mb=int(args.memory),
         initialization_type=args.initialization_type,
         handler=handler or FunctionConfig().handler,
-        runtime_version=args.runtime_version or _python_runtime_version(handler),
+        region=args.region,
+        runtime_version=args.runtime_version or runtime.version_label,
     )
-    extensions: list[ProcessExtension] = []
-    if args.extensions_dir is not None:
-        extensions = discover_extensions(
-            args.extensions_dir, cwd=task_root, freeze_delay=args.freeze_delay / 1000
+    variables["AWS_LAMBDA_FUNCTION_TIMEOUT"] = _timeout_text(config.timeout)
+    variables.update(
+        runtime_settings(
+            execution_env=runtime.execution_env,
+            runtime_dir=client,
+            log_format=args.log_format,
+            log_level=args.application_log_level,
         )
+    )
+    invoke_address = _invoke_address(args)
     try:
         # Imported here: the server extra is optional, the other commands do without it.
-        from ..server import Emulator  # noqa: PLC0415
+        from ..processes import ProcessExtension, ProcessRuntime, discover_extensions  # noqa: PLC0415
         from ..server.http import split_address  # noqa: PLC0415
+        from .serve_emulator import ServeEmulator  # noqa: PLC0415
     except ImportError as exc:
         raise ConfigurationError(
             f"serve needs the server extra ({exc.name} is missing): "
             "pip install 'lambda-lifecycle[server]'"
         ) from None
+    wrapper = view.wrap() if view is not None else []
+    extensions: list[ProcessExtension] = []
+    if view is not None:
+        for name, path in view.extensions().items():
+            if not os.access(path, os.X_OK):
+                raise ConfigurationError(f"{path} of a layer's extensions is not executable")
+            extensions.append(
+                ProcessExtension(
+                    f"/opt/extensions/{name}",
+                    cwd=task_root,
+                    freeze_delay=args.freeze_delay / 1000,
+                    wrapper=wrapper,
+                )
+            )
+    if args.extensions_dir is not None:
+        for extension in discover_extensions(
+            args.extensions_dir, cwd=task_root, freeze_delay=args.freeze_delay / 1000
+        ):
+            extension.wrapper = wrapper
+            extensions.append(extension)
     try:
         api_address = split_address(args.runtime_api_address, 9001)
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from None
-    emulator = Emulator(
-        ProcessRuntime(command, cwd=task_root, freeze_delay=args.freeze_delay / 1000),
+    emulator = ServeEmulator(
+        ProcessRuntime(
+            command,
+            cwd=task_root,
+            freeze_delay=args.freeze_delay / 1000,
+            telemetry_fd=True,
+            wrapper=wrapper,
+        ),
         extensions,
         config,
         runtime_api=api_address,
-        invoke=(args.host, args.port),
+        invoke=invoke_address,
         variables=variables,
         freeze=not args.no_freeze,
         log=sys.stdout,
         log_format=args.log_format,
         http=args.http,
     )
-    return anyio.run(_serve, emulator, backend_options=_loop_options(args.loop))
+    import anyio  # noqa: PLC0415
+
+    return anyio.run(_serve, emulator, notes, backend_options=_loop_options(args.loop))
+
+
+def _python_client_dir() -> str | None:
+    """The directory awslambdaric is installed in (``LAMBDA_RUNTIME_DIR`` of the ``--handler``
+    shortcut, as ``/var/runtime`` holds the client on Lambda), None when it is not installed."""
+    import importlib.util  # noqa: PLC0415
+
+    spec = importlib.util.find_spec("awslambdaric")
+    if spec is None:
+        return None
+    locations = list(spec.submodule_search_locations or [])
+    package = Path(locations[0]) if locations else Path(spec.origin or ".").parent
+    return str(package.parent)
 
 
 def _loop_options(choice: str) -> dict[str, Any]:
     """anyio's asyncio options for ``--loop``: uvloop (when installed, for ``auto``) or not."""
+    import importlib.util  # noqa: PLC0415
+
     if choice == "asyncio":
         return {}
     if importlib.util.find_spec("uvloop") is None:
@@ -318,6 +588,8 @@ def _precise_uvloop() -> asyncio.AbstractEventLoop:
     engine's durations (Duration, Init Duration in REPORT) would all read ``.00``. Its timers
     keep working on libuv's clock; anyio re-arms a deadline that fires a fraction early.
     """
+    import time  # noqa: PLC0415
+
     import uvloop  # noqa: PLC0415 (optional)
 
     class PreciseLoop(uvloop.Loop):
@@ -328,8 +600,13 @@ def _precise_uvloop() -> asyncio.AbstractEventLoop:
     return loop
 
 
-async def _serve(emulator: Emulator) -> int:
-    """Run the emulator until a signal; return the exit status."""
+async def _serve(emulator: ServeEmulator, notes: list[str] | None) -> int:
+    """Run the emulator until a signal; return the exit status. ``notes`` are printed to stderr
+    after the line about where it listens (None: quiet, neither)."""
+    import signal  # noqa: PLC0415
+
+    import anyio  # noqa: PLC0415
+
     config = emulator.config
     stop = anyio.Event()
     failure: list[Exception] = []
@@ -344,13 +621,14 @@ async def _serve(emulator: Emulator) -> int:
                 try:
                     with life:
                         async with emulator:
-                            print(
-                                f"lambda-lifecycle: function {config.function_name!r} on "
-                                f"{emulator.invoke_url} (Runtime API "
-                                f"{emulator.runtime_api_address}); Ctrl-C stops",
-                                file=sys.stderr,
-                                flush=True,
-                            )
+                            if notes is not None:
+                                lines = [
+                                    f"lambda-lifecycle: function {config.function_name!r} on "
+                                    f"{emulator.invoke_url} (Runtime API "
+                                    f"{emulator.runtime_api_address}); Ctrl-C stops",
+                                    *notes,
+                                ]
+                                print("\n".join(lines), file=sys.stderr, flush=True)
                             if config.initialization_type != "on-demand":
                                 await emulator.init()
                             await stop.wait()
@@ -361,8 +639,9 @@ async def _serve(emulator: Emulator) -> int:
 
             tg.start_soon(serve)
             async for _ in signals:
-                if stop.is_set():  # a second signal: kill everything now
+                if stop.is_set():  # a second signal: answer who waits, then kill everything
                     status = EXIT_INTERRUPTED
+                    await emulator.abandon(ABANDON_GRACE_S)
                     life.cancel()
                 else:
                     stop.set()
@@ -372,14 +651,6 @@ async def _serve(emulator: Emulator) -> int:
 
 
 # --- invoke ------------------------------------------------------------------------------------
-
-
-def _python_runtime_version(handler: str | None) -> str | None:
-    """``python:<major>.<minor>`` for the ``--handler`` shortcut (awslambdaric on this Python),
-    as ``INIT_START`` names a managed runtime; None for a custom bootstrap."""
-    if handler is None:
-        return None
-    return f"python:{sys.version_info.major}.{sys.version_info.minor}"
 
 
 def invocation_url(url: str) -> str:
