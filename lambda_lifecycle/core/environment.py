@@ -33,7 +33,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from .config import MAX_EXTENSIONS, InitializationType
+from .config import InitializationType
 from .errors import APIError
 from .machine import LifecycleMachine
 from .spec import Transition
@@ -413,10 +413,11 @@ class EnvironmentCore:
                 "Extension.InvalidEventType",
                 f"internal extension {name!r} cannot register for SHUTDOWN",
             )
-        if len(self.extensions) >= MAX_EXTENSIONS:
+        most = self._machine.spec.limits.max_extensions
+        if len(self.extensions) >= most:
             raise APIError(
                 "Extension.TooManyExtensions",
-                f"extension {name!r} cannot register: at most {MAX_EXTENSIONS} extensions",
+                f"extension {name!r} cannot register: at most {most} extensions",
             )
         record = ExtensionRecord(extension_id, name, kind, frozenset(wanted))
         self.extensions[extension_id] = record

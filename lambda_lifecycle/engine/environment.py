@@ -37,7 +37,7 @@ from typing import Any
 import anyio
 from anyio.abc import TaskGroup
 
-from ..core.config import MAX_EXTENSIONS, FunctionConfig
+from ..core.config import FunctionConfig
 from ..core.environment import EnvironmentCore, Failure, ShutdownReason
 from ..core.errors import ConfigurationError, EnvironmentBusy, EnvironmentClosed
 from ..core.machine import LifecycleMachine
@@ -87,9 +87,11 @@ class Environment:
         variables: dict[str, str] | None = None,
         machine: LifecycleMachine | None = None,
     ) -> None:
-        if len(extensions) > MAX_EXTENSIONS:
+        self.machine = machine or lifecycle_machine()
+        most = self.machine.spec.limits.max_extensions
+        if len(extensions) > most:
             raise ConfigurationError(
-                f"{len(extensions)} extensions given: a function can have at most {MAX_EXTENSIONS}"
+                f"{len(extensions)} extensions given: a function can have at most {most}"
             )
         names = [e.name for e in extensions]
         if len(set(names)) != len(names):
@@ -104,7 +106,6 @@ class Environment:
         self.runtime = runtime
         self.extensions = tuple(extensions)
         self.freeze = freeze
-        self.machine = machine or lifecycle_machine()
         self.deadlines = self.machine.spec.deadlines
         self.core = EnvironmentCore(self.machine, self.config.initialization_type)
         self.variables = dict(variables or {})
