@@ -7,6 +7,7 @@ Real time, ephemeral ports, short timeouts.
 
 from __future__ import annotations
 
+import argparse
 import base64
 import json
 import socket
@@ -28,6 +29,7 @@ from lambda_lifecycle.server.guard import Guard, host_name
 from lambda_lifecycle.server.http import parse_json
 from lambda_lifecycle.server.limits import Limits
 from lambda_lifecycle.server.names import FunctionNames
+from lambda_lifecycle.tools.serve import configure_serve
 from tests.fixtures.helpers import FIXTURES, PYTHON, until
 
 RUNTIME = "/2018-06-01/runtime"
@@ -402,3 +404,11 @@ async def test_an_internal_extension_may_register_with_null_events() -> None:
     assert body["event"] == {"n": 1}
     assert body["registered"]["status"] == 200
     assert body["registered"]["body"]["functionName"] == "fn"
+
+
+def test_serve_takes_allowed_origins() -> None:
+    parser = argparse.ArgumentParser()
+    configure_serve(parser)
+    args = parser.parse_args(["--allow-origin", "http://a.test", "--allow-origin", "*"])
+    assert args.allow_origin == ["http://a.test", "*"]
+    assert parser.parse_args([]).allow_origin == []

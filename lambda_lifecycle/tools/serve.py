@@ -193,6 +193,14 @@ def configure_serve(parser: argparse.ArgumentParser) -> None:
         default="httptools",
         help="uvicorn's HTTP parser (default httptools, the faster)",
     )
+    parser.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="let browser pages from ORIGIN call the emulator (repeatable; * for any); "
+        "requests with any other Origin header are refused",
+    )
 
 
 def _handler_problem(handler: str, task_root: Path) -> str | None:
@@ -296,6 +304,7 @@ def run_serve(args: argparse.Namespace) -> int:
         log=sys.stdout,
         log_format=args.log_format,
         http=args.http,
+        allow_origins=args.allow_origin,
     )
     return anyio.run(_serve, emulator, backend_options=_loop_options(args.loop))
 
