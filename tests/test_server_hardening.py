@@ -24,7 +24,7 @@ from lambda_lifecycle.core.config import FunctionConfig
 from lambda_lifecycle.engine.clients import RuntimeClient
 from lambda_lifecycle.engine.inprocess import InProcessRuntime
 from lambda_lifecycle.processes import ProcessRuntime
-from lambda_lifecycle.server import Emulator
+from lambda_lifecycle.server import Emulator, memory
 from lambda_lifecycle.server.guard import Guard, host_name
 from lambda_lifecycle.server.http import parse_json
 from lambda_lifecycle.server.limits import Limits
@@ -159,8 +159,9 @@ async def test_a_nested_error_body_is_kept_as_text() -> None:
 # -- every error is JSON -------------------------------------------------------------------------
 
 
-async def test_the_http_parsers_refusals_are_json() -> None:
-    async with served() as (emulator, _):
+@pytest.mark.parametrize("http", ["httptools", "h11"])
+async def test_the_http_parsers_refusals_are_json(http: str) -> None:
+    async with served(http=http) as (emulator, _):
         for address in (emulator.runtime_api_address, invoke_address(emulator)):
             raw = await anyio.to_thread.run_sync(raw_exchange, address, b"NOT HTTP AT ALL\r\n\r\n")
             status, headers, body = parsed(raw)
@@ -229,6 +230,7 @@ async def test_an_oversized_head_is_431() -> None:
         assert body["errorType"] == "RequestHeaderFieldsTooLarge"
 
 
+@pytest.mark.parametrize("http", ["httptools", "h11"])
 @pytest.mark.parametrize(
     ("request_bytes", "part"),
     [
@@ -240,8 +242,8 @@ async def test_an_oversized_head_is_431() -> None:
         ),
     ],
 )
-async def test_a_request_that_drips_is_408(request_bytes: bytes, part: str) -> None:
-    async with served(limits=FAST) as (emulator, _):
+async def test_a_request_that_drips_is_408(request_bytes: bytes, part: str, http: str) -> None:
+    async with served(limits=FAST, http=http) as (emulator, _):
         with anyio.fail_after(5):
             raw = await anyio.to_thread.run_sync(
                 raw_exchange, emulator.runtime_api_address, request_bytes
@@ -412,3 +414,22 @@ def test_serve_takes_allowed_origins() -> None:
     args = parser.parse_args(["--allow-origin", "http://a.test", "--allow-origin", "*"])
     assert args.allow_origin == ["http://a.test", "*"]
     assert parser.parse_args([]).allow_origin == []
+
+
+# -- giving memory back --------------------------------------------------------------------------
+
+
+async def test_a_large_body_is_followed_by_one_trim(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    monkeypatch.setattr(memory, "_loaded", True)
+    monkeypatch.setattr(memory, "_trim", calls.append)
+    monkeypatch.setattr(memory, "_pending", None)
+    memory.trim_soon()
+    memory.trim_soon()  # a second large body before the trim: still one
+    assert calls == []
+    await anyio.sleep(0.2)
+    assert calls == [0]
+
+
+def test_the_allocator_can_be_trimmed_where_it_is_glibc() -> None:
+    assert memory.trim_now() is (memory._malloc_trim() is not None)
