@@ -10,7 +10,10 @@ lookup, one join of the body chunks, a ``content-length`` on every response, JSO
 :class:`Listener` serves one ASGI app on an already bound socket with uvicorn's ``httptools``
 protocol (``h11`` when asked), *without* uvicorn's ``Server`` loop: the emulator owns the event
 loop, the signals and the order of shutdown. It configures nothing globally (no logging setup,
-no signal handlers), adds no ``server`` or ``date`` header and no proxy-headers middleware.
+no signal handlers), adds no ``server`` or ``date`` header and no proxy-headers middleware; it
+reads requests within :class:`~.limits.Limits` (header size, slow requests) and answers the
+refusals made below the app as JSON too. :func:`read_body` stops at a route's size limit and
+:func:`parse_json` bounds how deeply a request's JSON may nest.
 """
 
 from __future__ import annotations
