@@ -26,7 +26,7 @@ from lambda_lifecycle.engine.inprocess import InProcessRuntime
 from lambda_lifecycle.processes import ProcessRuntime
 from lambda_lifecycle.server import Emulator, memory
 from lambda_lifecycle.server.guard import Guard, host_name
-from lambda_lifecycle.server.http import parse_json
+from lambda_lifecycle.server.http import TooLarge, parse_json, read_body
 from lambda_lifecycle.server.limits import Limits
 from lambda_lifecycle.server.names import FunctionNames
 from lambda_lifecycle.tools.serve import configure_serve
@@ -433,3 +433,45 @@ async def test_a_large_body_is_followed_by_one_trim(monkeypatch: pytest.MonkeyPa
 
 def test_the_allocator_can_be_trimmed_where_it_is_glibc() -> None:
     assert memory.trim_now() is (memory._malloc_trim() is not None)
+
+
+# -- bodies are read up to their limit -----------------------------------------------------------
+
+
+async def test_reading_stops_at_the_limit() -> None:
+    chunks = [b"a" * 1000] * 50
+    calls = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        return {"type": "http.request", "body": chunks[calls - 1], "more_body": calls < 50}
+
+    with pytest.raises(TooLarge):
+        await read_body(receive, 2500)
+    assert calls == 3  # not one chunk more
+    calls = 0
+    assert len(await read_body(receive)) == 50_000
+
+
+async def test_a_streamed_oversized_response_is_refused_as_the_engine_refuses_it() -> None:
+    async with served(timeout=1) as (emulator, http), anyio.create_task_group() as tg:
+        answers: list[httpx.Response] = []
+
+        async def call() -> None:
+            answers.append(await http.post(emulator.invoke_url, content=b"{}"))
+
+        tg.start_soon(call)
+        await until(lambda: emulator.env.runtime_client is not None)
+        nxt = await http.get(f"{RUNTIME}/invocation/next")
+        request_id = nxt.headers["lambda-runtime-aws-request-id"]
+
+        async def chunks() -> AsyncIterator[bytes]:  # 12.5 MiB, no Content-Length
+            for _ in range(200):
+                yield b"r" * 65536
+
+        big = await http.post(f"{RUNTIME}/invocation/{request_id}/response", content=chunks())
+        assert json_error(big) == (413, "Function.ResponseSizeTooLarge")
+        await until(lambda: bool(answers))
+        assert answers[0].json()["errorType"] == "Function.ResponseSizeTooLarge"
+        tg.cancel_scope.cancel()

@@ -26,6 +26,11 @@ is not a UUID, ``Extension.UnknownExtensionIdentifier``), ``Lambda-Extension-Fun
 on the error calls (``Extension.MissingHeader``), and a register body that is not
 ``{"events": [...]}`` is ``InvalidRequestFormat``; all of them 403.
 
+**Bodies** are read up to 6,291,556 bytes (a response over it is refused as the engine refuses
+it, 413, without the rest being held), and their JSON may nest 64 levels: deeper is refused like
+any body that is not JSON (an error post keeps it as text). ``{"events": null}`` registers an
+extension for no events, as the AWS emulator takes it (aws-lambda-go's ``WithEnableSIGTERM``).
+
 **Long polls.** A ``next`` stays parked until the engine hands it an event, possibly for as long
 as the environment is frozen. A parked request whose processes a Reset tore down (their
 connections are gone) is released the next time any ``next`` arrives, and every parked request
@@ -81,7 +86,7 @@ ACCEPT_FEATURE = b"lambda-extension-accept-feature"
 _JSON_CONTENT = (b"content-type", JSON)
 
 MAX_BODY_BYTES = MAX_RESPONSE_BYTES
-"""The largest body read on the routes that decode it (errors, register, telemetry)."""
+"""The largest body the API reads (a response, an error, a register or telemetry body)."""
 
 
 class TelemetryHandler(Protocol):
@@ -249,7 +254,12 @@ class RuntimeAPI:
             await _not_allowed(send, method, path)
             return
         client = self._runtime_client()
-        body = await read_body(receive)
+        try:
+            body = await read_body(receive, MAX_BODY_BYTES)
+        except TooLarge:
+            # Stands for the oversized answer, which is not kept (zero-filled by calloc: no page
+            # is touched); the engine refuses it as it refuses any response over the limit.
+            body = bytes(MAX_BODY_BYTES + 1)
         if action == "response":
             content_type = header(scope, b"content-type")
             client.respond(
