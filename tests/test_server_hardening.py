@@ -254,9 +254,10 @@ async def test_a_request_that_drips_is_408(request_bytes: bytes, part: str, http
         assert part in body["errorMessage"]
 
 
-async def test_the_long_polls_are_not_bounded_by_the_read_limits() -> None:
+@pytest.mark.parametrize("http_parser", ["httptools", "h11"])
+async def test_the_long_polls_are_not_bounded_by_the_read_limits(http_parser: str) -> None:
     async with (
-        served(limits=FAST, timeout=1) as (emulator, http),
+        served(limits=FAST, timeout=1, http=http_parser) as (emulator, http),
         anyio.create_task_group() as tg,
     ):
         polled: list[httpx.Response] = []
