@@ -476,3 +476,13 @@ async def test_a_streamed_oversized_response_is_refused_as_the_engine_refuses_it
         await until(lambda: bool(answers))
         assert answers[0].json()["errorType"] == "Function.ResponseSizeTooLarge"
         tg.cancel_scope.cancel()
+
+
+async def test_any_host_name_can_be_allowed() -> None:
+    async with served(allow_hosts=["*"]) as (emulator, http):
+        answer = await http.post(
+            emulator.invoke_url,
+            content=b"{}",
+            headers={"Host": "build-box.lan:8080", "X-Amz-Invocation-Type": "DryRun"},
+        )
+        assert answer.status_code == 204

@@ -61,7 +61,8 @@ class Emulator:
 
     Both listeners refuse browsers' cross-site requests and DNS rebinding (:mod:`.guard`):
     ``allow_origins`` lists the ``Origin`` values allowed (``*``: any), ``allow_hosts`` the
-    ``Host`` names allowed beside IP addresses, ``localhost`` and the names bound to.
+    ``Host`` names allowed beside IP addresses, ``localhost`` and the names bound to (``*``: any
+    name, for a listener reached by name from other machines).
     ``limits`` bounds how requests are read (:class:`~.limits.Limits`).
 
     The output lines of :class:`~lambda_lifecycle.processes.ProcessRuntime` and

@@ -8,8 +8,9 @@
   send one on cross-site requests; runtimes, extensions, SDKs and curl do not) is refused unless
   that origin is allowed, and a request whose ``Host`` is not the listener's is refused: a ``Host``
   must be an IP address, ``localhost`` (or a name under ``.localhost``), or one of the names
-  given. Names are what a rebinding attack needs (its page's own domain resolving to 127.0.0.1);
-  the port is not compared, since a forwarded port (``docker run -p 9000:8080``) changes it.
+  given (``*``: any). Names are what a rebinding attack needs (its page's own domain resolving
+  to 127.0.0.1); the port is not compared, since a forwarded port (``docker run -p 9000:8080``)
+  changes it.
   ``allow_origins`` lists the origins allowed (``*`` for any): their requests get CORS answers
   (``Access-Control-Allow-Origin``, and the ``OPTIONS`` preflight).
 - **An unexpected exception** in the app is logged with its traceback through structlog
@@ -73,6 +74,7 @@ class Guard:
         self.allow_origins = frozenset(o.rstrip("/") for o in allow_origins)
         self._any_origin = "*" in self.allow_origins
         self._hosts = frozenset(h.lower() for h in allow_hosts)
+        self._any_host = "*" in self._hosts
         self._error_body = error_body
         self._service_error = service_error
         self._seen_hosts: dict[bytes, bool] = {}
@@ -110,6 +112,8 @@ class Guard:
                 await respond(send, 500, body, headers=headers)
 
     def _host_allowed(self, value: bytes) -> bool:
+        if self._any_host:
+            return True
         seen = self._seen_hosts.get(value)
         if seen is None:
             seen = loopback_name(host_name(value.decode("latin-1")), self._hosts)
