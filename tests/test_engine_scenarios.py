@@ -733,7 +733,10 @@ async def test_the_invocation_under_way_and_the_events_about_it() -> None:
     assert seen == ["r1"]
     events = {e.type: e for e in drain(sub) if e.invocation is not None}
     assert set(events) == {"invoke_start", "runtime_done", "invoke_end"}
-    assert all(e.invocation is result._invocation for e in events.values())
+    invocation = events["invoke_start"].invocation
+    assert invocation is not None
+    assert invocation.request_id == result.request_id
+    assert all(e.invocation is invocation for e in events.values())
     assert events["invoke_start"].data == {
         "request_id": "r1",
         "version": "$LATEST",

@@ -89,7 +89,11 @@ async def finish_phase(emulator: Emulator, http: httpx.AsyncClient, tg: TaskGrou
 def error_of(response: httpx.Response) -> tuple[int, str]:
     assert response.headers["content-type"] == "application/json"
     body = response.json()
-    assert set(body) == {"errorMessage", "errorType"}
+    if response.url.path.startswith("/2015-03-31/"):  # the Invoke API's own fields too
+        assert set(body) == {"errorMessage", "errorType", "Type", "message"}
+        assert response.headers["x-amzn-errortype"] == body["errorType"]
+    else:
+        assert set(body) == {"errorMessage", "errorType"}
     return response.status_code, body["errorType"]
 
 

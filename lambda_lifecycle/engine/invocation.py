@@ -5,6 +5,12 @@ deadline, and two moments: *answered* (the runtime posted a response or an error
 answered for it: timeout, crash, oversized response) and *done* (the Invoke phase ended, so the
 REPORT figures are known). The caller of :meth:`Environment.invoke` is released at the first;
 :meth:`InvokeResult.report` waits for the second.
+
+**Memory.** An invocation's request and response can be megabytes, so nothing keeps them past
+their use: when the invocation ends, its payload is dropped (the runtime has had it) and the
+result keeps the few figures its report needs instead of a reference back to the invocation.
+Without that, the result and its invocation would form a reference loop, and every body would
+wait for the garbage collector's rare full collections.
 """
 
 from __future__ import annotations
@@ -79,7 +85,8 @@ class InvokeResult:
     content_type: str
     function_error: str | None
     error: dict[str, Any] | None
-    _invocation: Invocation = field(repr=False)
+    _invocation: Invocation | None = field(repr=False)  # until the invocation ends
+    _figures: tuple[Any, ...] | None = field(default=None, repr=False)  # from then on
 
     @property
     def ok(self) -> bool:
@@ -98,11 +105,16 @@ class InvokeResult:
     async def report(self) -> InvokeReport:
         """Wait for the end of this invocation's Invoke phase and return its figures."""
         inv = self._invocation
-        if inv.ended is None:
+        if inv is not None and inv.ended is None:
             if inv.done is None:
                 inv.done = anyio.Event()
             await inv.done.wait()
-        return inv.make_report()
+        figures = self._figures
+        if figures is None:  # ended before it was answered (only when driven by hand)
+            assert inv is not None
+            assert inv.ended is not None
+            figures = inv._figures(inv.ended)
+        return InvokeReport(**_report_fields(figures, self.error_type))
 
 
 @dataclass(slots=True, eq=False)
@@ -117,6 +129,7 @@ class Invocation:
     cognito_identity: str | None
     answered: Waiter
     done: anyio.Event | None = None
+    _ended: float | None = None
     result: InvokeResult | None = None
     status: InvokeStatus = "success"
     deadline: float | None = None
@@ -125,13 +138,44 @@ class Invocation:
     answered_at: float | None = None
     suppressed_init: bool = False
     delivered: bool = False
-    ended: float | None = None
     init_ms: float | None = None
     restore_ms: float | None = None
     memory_size_mb: int = 0
     max_memory_used_mb: int | None = None
     version: str | None = None
     produced_bytes: int | None = None  # the size of the runtime's own answer
+
+    @property
+    def ended(self) -> float | None:
+        """When the invocation ended (its Invoke phase, or the failure that ended it)."""
+        return self._ended
+
+    @ended.setter
+    def ended(self, end: float | None) -> None:
+        self._ended = end
+        if end is None:
+            return
+        self.payload = b""  # delivered, or never to be
+        result = self.result
+        if result is not None and result._invocation is self:
+            result._figures = self._figures(end)
+            result._invocation = None  # no loop: the result alone holds its body
+
+    def _figures(self, end: float) -> tuple[Any, ...]:
+        """What a report is made of, but the error type (the result knows it)."""
+        return (
+            self.request_id,
+            self.status,
+            self.started,
+            self.answered_at,
+            end,
+            self.delivered,
+            self.init_ms,
+            self.restore_ms,
+            self.memory_size_mb,
+            self.max_memory_used_mb,
+            self.suppressed_init,
+        )
 
     def make_report(self) -> InvokeReport:
         """The figures of the finished invocation (built on demand: most callers never ask)."""
@@ -143,23 +187,7 @@ class Invocation:
         result = self.result
         assert end is not None
         assert result is not None
-        started = self.started if self.started is not None else end
-        answered = self.answered_at if self.answered_at is not None else end
-        duration_ms = (end - started) * 1000
-        return {
-            "request_id": self.request_id,
-            "status": self.status,
-            "error_type": result.error_type,
-            "duration_ms": duration_ms,
-            "billed_duration_ms": billed_duration_ms(duration_ms, self.init_ms),
-            "memory_size_mb": self.memory_size_mb,
-            "max_memory_used_mb": self.max_memory_used_mb,
-            "init_duration_ms": self.init_ms,
-            "restore_duration_ms": self.restore_ms,
-            "response_latency_ms": (answered - started) * 1000 if self.delivered else None,
-            "extension_overhead_ms": max(0.0, (end - answered) * 1000),
-            "suppressed_init": self.suppressed_init,
-        }
+        return _report_fields(self._figures(end), result.error_type)
 
     def event_data(self, event_type: str) -> dict[str, Any]:
         """The data of the engine's ``invoke_start``, ``runtime_done`` or ``invoke_end`` event
@@ -216,3 +244,38 @@ class Invocation:
         """Answer with a platform error body (timeout, crash, oversized response)."""
         body = json.dumps(error, separators=(",", ":")).encode()
         return self.answer(now, body, "application/json", error, status)
+
+
+def _report_fields(figures: tuple[Any, ...], error_type: str | None) -> dict[str, Any]:
+    """The :class:`InvokeReport` fields of a finished invocation, by name, from its
+    :meth:`Invocation._figures` and its error type."""
+    (
+        request_id,
+        status,
+        started,
+        answered_at,
+        end,
+        delivered,
+        init_ms,
+        restore_ms,
+        memory_size_mb,
+        max_memory_used_mb,
+        suppressed_init,
+    ) = figures
+    start = started if started is not None else end
+    answered = answered_at if answered_at is not None else end
+    duration_ms = (end - start) * 1000
+    return {
+        "request_id": request_id,
+        "status": status,
+        "error_type": error_type,
+        "duration_ms": duration_ms,
+        "billed_duration_ms": billed_duration_ms(duration_ms, init_ms),
+        "memory_size_mb": memory_size_mb,
+        "max_memory_used_mb": max_memory_used_mb,
+        "init_duration_ms": init_ms,
+        "restore_duration_ms": restore_ms,
+        "response_latency_ms": (answered - start) * 1000 if delivered else None,
+        "extension_overhead_ms": max(0.0, (end - answered) * 1000),
+        "suppressed_init": suppressed_init,
+    }

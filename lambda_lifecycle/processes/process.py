@@ -21,7 +21,9 @@ events then cost no stop and resume of the program's threads.
   signal named the way Go names it in AWS's messages (``killed``, ``terminated``, ...).
 
 When the task is cancelled (the environment's task group is torn down), the group is SIGKILLed
-and the leader reaped before the cancellation goes on: no child outlives its environment.
+and the leader reaped before the cancellation goes on: no child outlives its environment. What
+left the group is found and killed too, and the kernel kills the program if this process dies
+first (:mod:`.containment`).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from collections.abc import Callable, Mapping, Sequence
 import anyio
 
 from ..engine.participant import ExitStatus
+from . import containment
 
 Output = Callable[[str, str], None]
 """``output(participant_name, line)``: one line of a participant's stdout or stderr."""
@@ -45,6 +48,11 @@ MAX_LINE_BYTES = 256 * 1024
 
 _READ_SIZE = 65536
 _DRAIN_SECONDS = 0.2  # how long the output of an exited group may take to reach end of file
+_REAP_SECONDS = 1.0  # how long killed strays may take to exit before they are left alone
+MARKER_VARIABLE = "AWS_LAMBDA_RUNTIME_API"
+"""The variable every participant inherits from its environment: its descendants carry it too."""
+
+_leaders: set[int] = set()  # the programs started here and not reaped yet
 
 # Go's names for the Linux signals (``syscall.Signal.String()``), which AWS's messages print
 # after ``signal: ``. Keyed by the signal's Python name so the table is portable.
@@ -117,6 +125,7 @@ def spawn(
     ``pass_fds`` are descriptors the program inherits besides those (see ``subprocess``).
     """
     pipe = subprocess.PIPE if output is not None else None
+    containment.become_subreaper()
     popen = subprocess.Popen(
         list(command),
         stdin=subprocess.DEVNULL,
@@ -127,8 +136,12 @@ def spawn(
         start_new_session=True,
         close_fds=True,
         pass_fds=tuple(pass_fds),
+        preexec_fn=containment.die_with_parent(),  # noqa: PLW1509 - see containment's notes
     )
-    return OSProcess(popen, name, on_exit, output, freeze_delay)
+    _leaders.add(popen.pid)
+    value = environment.get(MARKER_VARIABLE)
+    marker = None if value is None else f"{MARKER_VARIABLE}={value}".encode()
+    return OSProcess(popen, name, on_exit, output, freeze_delay, marker=marker)
 
 
 class OSProcess:
@@ -136,6 +149,7 @@ class OSProcess:
 
     __slots__ = (
         "_freeze_delay",
+        "_marker",
         "_on_exit",
         "_output",
         "_pending_stop",
@@ -154,8 +168,11 @@ class OSProcess:
         on_exit: Callable[[ExitStatus], None],
         output: Output | None,
         freeze_delay: float = 0.0,
+        *,
+        marker: bytes | None = None,
     ) -> None:
         self._popen = popen
+        self._marker = marker
         self._on_exit = on_exit
         self._output = output
         self._freeze_delay = freeze_delay
@@ -254,13 +271,18 @@ class OSProcess:
                     await _exited(popen, pidfd)
                 finally:
                     # The leader is a zombie (or, if we are cancelled, alive): end the rest of
-                    # the group while its id is still ours, then reap.
+                    # the group while its id is still ours, and whatever left the group, then
+                    # reap.
                     self._cancel_stop()
+                    strays = containment.descendants(popen.pid)
                     self._signal(signal.SIGKILL)
+                    containment.kill_all(strays)
                     with anyio.CancelScope(shield=True):
                         await _exited(popen, pidfd)
                         popen.wait()
                         self._reaped = True
+                        _leaders.discard(popen.pid)
+                        await self._end_strays(strays)
                 with anyio.move_on_after(_DRAIN_SECONDS):
                     await drained.wait()
                 readers.cancel_scope.cancel()  # a descendant that left the group holds a pipe
@@ -273,6 +295,17 @@ class OSProcess:
         assert returncode is not None
         self.status = exit_status(returncode)
         self._on_exit(self.status)
+
+    async def _end_strays(self, strays: list[int]) -> None:
+        """Kill the environment's orphans re-parented here, and reap every stray of ours."""
+        if self._marker is not None:
+            orphans = containment.adopted(self._marker, _leaders)
+            containment.kill_all(orphans)
+            strays = strays + orphans
+        if strays:
+            with anyio.move_on_after(_REAP_SECONDS):
+                for pid in strays:
+                    await _reaped(pid)
 
     async def _read(self, fd: int, drained: _Countdown) -> None:
         """Read one pipe to its end, handing every complete line to ``output``."""
@@ -341,6 +374,17 @@ async def _exited(popen: subprocess.Popen[bytes], pidfd: int | None) -> None:
         await anyio.wait_readable(pidfd)
     else:
         await anyio.to_thread.run_sync(_wait_no_reap, popen, abandon_on_cancel=True)
+
+
+async def _reaped(pid: int) -> None:
+    """Wait for a killed process to exit and collect it if it is a child of this process."""
+    fd = _pidfd(pid)
+    if fd is not None:
+        try:
+            await anyio.wait_readable(fd)
+        finally:
+            os.close(fd)
+    containment.reap([pid])
 
 
 def _wait_no_reap(popen: subprocess.Popen[bytes]) -> None:

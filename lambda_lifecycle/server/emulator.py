@@ -38,8 +38,10 @@ from ..engine.participant import ExtensionParticipant, RuntimeParticipant
 from ..processes import Output, ProcessExtension, ProcessRuntime
 from ..sinks import LogSink, attach_log_sink, log_extension_line, log_function_line
 from ..sinks.cloudwatch import Destination, LogFormat
+from .guard import Guard
 from .http import Listener, bind, bound_address
-from .invoke_api import InvokeAPI
+from .invoke_api import InvokeAPI, aws_error
+from .limits import Limits
 from .runtime_api import RuntimeAPI
 from .telemetry import TelemetryService
 
@@ -56,6 +58,12 @@ class Emulator:
     ``telemetry`` serves the Telemetry API (False: ``Telemetry.NotSupported``); ``http`` picks
     uvicorn's protocol (``httptools``, or ``h11``). ``log`` is where the environment's CloudWatch
     lines go (a stream, a path or a callable; ``log_format`` ``text`` or ``json``), None for none.
+
+    Both listeners refuse browsers' cross-site requests and DNS rebinding (:mod:`.guard`):
+    ``allow_origins`` lists the ``Origin`` values allowed (``*``: any), ``allow_hosts`` the
+    ``Host`` names allowed beside IP addresses, ``localhost`` and the names bound to (``*``: any
+    name, for a listener reached by name from other machines).
+    ``limits`` bounds how requests are read (:class:`~.limits.Limits`).
 
     The output lines of :class:`~lambda_lifecycle.processes.ProcessRuntime` and
     :class:`~lambda_lifecycle.processes.ProcessExtension` participants are routed to the
@@ -78,6 +86,9 @@ class Emulator:
         http: str = "httptools",
         log: Destination | None = None,
         log_format: LogFormat = "text",
+        allow_origins: Sequence[str] = (),
+        allow_hosts: Sequence[str] = (),
+        limits: Limits | None = None,
     ) -> None:
         self.config = config or FunctionConfig()
         self._runtime = runtime
@@ -91,6 +102,9 @@ class Emulator:
         self._http = http
         self._log = log
         self._log_format: LogFormat = log_format
+        self._allow_origins = tuple(allow_origins)
+        self._allow_hosts = (*allow_hosts, runtime_api[0], *(invoke[:1] if invoke else ()))
+        self._limits = limits or Limits()
         self._log_sink: LogSink | None = None
         self._batched: _LoopBatchedWriter | None = None
         self._outputs: list[tuple[ProcessRuntime | ProcessExtension, Output | None]] = []
@@ -162,13 +176,29 @@ class Emulator:
         self._tg = tg
         await env.__aenter__()
         self._entered = True
-        api_listener = Listener(self._api, api_sock, http=self._http)
+        api_app = Guard(
+            self._api,
+            allow_origins=self._allow_origins,
+            allow_hosts=self._allow_hosts,
+            service_error="ServiceException",
+        )
+        api_listener = Listener(api_app, api_sock, http=self._http, limits=self._limits)
         await api_listener.start()
         self._listeners.append(api_listener)
         if invoke_sock is not None:
-            names = {"function", self.config.function_name, self.config.function_arn}
-            app = InvokeAPI(self.invoke, names, self.config.function_version, self._spawn)
-            invoke_listener = Listener(app, invoke_sock, http=self._http)
+            config = self.config
+            invoke_app = InvokeAPI(
+                self.invoke, set(), config.function_version, self._spawn, config=config
+            )
+            app = Guard(
+                invoke_app,
+                allow_origins=self._allow_origins,
+                allow_hosts=self._allow_hosts,
+                error_body=aws_error,
+            )
+            invoke_listener = Listener(
+                app, invoke_sock, http=self._http, limits=self._limits, error_body=aws_error
+            )
             await invoke_listener.start()
             self._listeners.append(invoke_listener)
 

@@ -10,7 +10,10 @@ lookup, one join of the body chunks, a ``content-length`` on every response, JSO
 :class:`Listener` serves one ASGI app on an already bound socket with uvicorn's ``httptools``
 protocol (``h11`` when asked), *without* uvicorn's ``Server`` loop: the emulator owns the event
 loop, the signals and the order of shutdown. It configures nothing globally (no logging setup,
-no signal handlers), adds no ``server`` or ``date`` header and no proxy-headers middleware.
+no signal handlers), adds no ``server`` or ``date`` header and no proxy-headers middleware; it
+reads requests within :class:`~.limits.Limits` (header size, slow requests) and answers the
+refusals made below the app as JSON too. :func:`read_body` stops at a route's size limit and
+:func:`parse_json` bounds how deeply a request's JSON may nest.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from typing import Any
 import uvicorn
 from uvicorn.server import ServerState
 
+from .limits import ErrorBody, Limits, limited, plain_error
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -34,8 +39,20 @@ JSON = b"application/json"
 ACCEPTED = b'{"status":"OK"}'
 
 
+MAX_JSON_DEPTH = 64
+"""How deeply a request's JSON (a register body, an error, a client context) may nest."""
+
+
 class Disconnected(Exception):
     """The client went away before its request body arrived."""
+
+
+class TooLarge(Exception):
+    """A request body is over the limit its route allows (reading stopped there)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the request body is over {limit} bytes")
+        self.limit = limit
 
 
 def header(scope: Scope, name: bytes) -> bytes | None:
@@ -46,22 +63,69 @@ def header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
-async def read_body(receive: Receive) -> bytes:
-    """The whole request body."""
+async def read_body(receive: Receive, limit: int | None = None) -> bytes:
+    """The whole request body; :class:`TooLarge` as soon as more than ``limit`` bytes came.
+
+    Reading stops at the limit: the rest of the body is never held (the server discards it).
+    """
     message = await receive()
     if message["type"] == "http.disconnect":
         raise Disconnected
     body: bytes = message.get("body", b"")
+    if limit is not None and len(body) > limit:
+        raise TooLarge(limit)
     if not message.get("more_body", False):
         return body
     chunks = [body]
+    size = len(body)
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             raise Disconnected
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if limit is not None and size > limit:
+            raise TooLarge(limit)
+        chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
+
+
+def declared_length(scope: Scope) -> int | None:
+    """The request's ``Content-Length``, when it has a valid one."""
+    value = header(scope, b"content-length")
+    if value is None or not value.isdigit():
+        return None
+    return int(value)
+
+
+def parse_json(data: bytes | str, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """``data`` decoded as JSON; :class:`ValueError` when it is not JSON or nests deeper than
+    ``max_depth`` (a structure nested a thousand levels deep is not a client's honest request,
+    and would exhaust the interpreter's recursion wherever it is walked later)."""
+    try:
+        value = json.loads(data)
+    except RecursionError:
+        raise ValueError(f"the JSON nests deeper than {max_depth} levels") from None
+    if isinstance(value, (dict, list)) and _depth_over(value, max_depth):
+        raise ValueError(f"the JSON nests deeper than {max_depth} levels")
+    return value
+
+
+def _depth_over(value: dict[str, Any] | list[Any], max_depth: int) -> bool:
+    """Whether a decoded JSON container nests deeper than ``max_depth`` (no recursion)."""
+    level: list[Any] = [value]
+    depth = 0
+    while level:
+        depth += 1
+        if depth > max_depth:
+            return True
+        below: list[Any] = []
+        for item in level:
+            children = item.values() if isinstance(item, dict) else item
+            below.extend(c for c in children if isinstance(c, (dict, list)))
+        level = below
+    return False
 
 
 async def respond(
@@ -93,9 +157,13 @@ async def respond_json(
     await respond(send, status, json_bytes(value), JSON, headers)
 
 
-async def respond_error(send: Send, status: int, error_type: str, message: str) -> None:
-    """Send an API error: ``{"errorMessage": ..., "errorType": ...}``, always JSON."""
-    await respond_json(send, status, {"errorMessage": message, "errorType": error_type})
+async def respond_error(
+    send: Send, status: int, error_type: str, message: str, error_body: ErrorBody = plain_error
+) -> None:
+    """Send an API error: ``{"errorMessage": ..., "errorType": ...}``, always JSON (with the
+    fields and headers ``error_body`` adds)."""
+    body, headers = error_body(status, error_type, message)
+    await respond(send, status, body, JSON, headers)
 
 
 def bind(address: str, port: int) -> socket.socket:
@@ -198,23 +266,22 @@ class _CoalescingTransport:
         return getattr(self._real, name)
 
 
-def _coalescing(protocol_class: Any) -> Any:
-    """``protocol_class`` writing through a :class:`_CoalescingTransport`."""
-
-    class CoalescingProtocol(protocol_class):  # type: ignore[misc]
-        def connection_made(self, transport: asyncio.Transport) -> None:
-            wrapped = _CoalescingTransport(transport, asyncio.get_running_loop())
-            super().connection_made(wrapped)
-
-    return CoalescingProtocol
-
-
 class Listener:
-    """One ASGI app served by uvicorn's HTTP protocol on a bound socket."""
+    """One ASGI app served by uvicorn's HTTP protocol on a bound socket, within ``limits``
+    (:mod:`.limits`); ``error_body`` makes the bodies of the refusals made below the app."""
 
-    def __init__(self, app: ASGIApp, sock: socket.socket, *, http: str = "httptools") -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        sock: socket.socket,
+        *,
+        http: str = "httptools",
+        limits: Limits | None = None,
+        error_body: ErrorBody = plain_error,
+    ) -> None:
         self.app = app
         self.sock = sock
+        limits = limits or Limits()
         config = uvicorn.Config(
             app,
             http=http,
@@ -224,11 +291,14 @@ class Listener:
             proxy_headers=False,
             server_header=False,
             date_header=False,
-            timeout_keep_alive=600,
+            timeout_keep_alive=int(limits.keep_alive),
+            h11_max_incomplete_event_size=limits.max_header_bytes,
         )
         config.load()
         self._config = config
-        self._protocol_class = _coalescing(config.http_protocol_class)
+        self._protocol_class = limited(
+            config.http_protocol_class, limits, error_body, _CoalescingTransport
+        )
         self._state = ServerState()
         self._server: asyncio.Server | None = None
 

@@ -1,9 +1,9 @@
 """The invoke endpoint: Lambda's ``Invoke`` API, compatible with the AWS emulator's.
 
 ``POST /2015-03-31/functions/function/invocations`` (the AWS emulator's fixed name) or
-``/2015-03-31/functions/{name}/invocations`` with the configured function name (or its ARN)
-invokes the function with the request body as the event, and answers **as soon as the runtime
-posts its response**, not when the extensions are done, exactly as Lambda does:
+``/2015-03-31/functions/{name}/invocations`` with the configured function name or its ARN (the
+forms :mod:`.names` lists) invokes the function with the request body as the event, and answers
+**as soon as the runtime posts its response**, not when the extensions are done, as Lambda does:
 
 - status 200 with the runtime's own ``Content-Type`` and body;
 - a function error (an error the runtime posted, a timeout, a crash, an oversized response, an
@@ -17,6 +17,14 @@ posts its response**, not when the extensions are done, exactly as Lambda does:
 ``Lambda-Runtime-Trace-Id`` and in the ``tracing`` of the extensions' INVOKE event.
 ``X-Amz-Invocation-Type: DryRun`` answers 204 without invoking; ``Event`` answers 202 and runs
 the invocation in the background.
+
+**Limits.** An event over 6,291,456 bytes (1,048,576 for an ``Event`` invocation) is refused
+with 413 ``RequestEntityTooLargeException`` before any phase starts; the body is read only up to
+the limit (a ``Content-Length`` over it is refused without reading at all).
+
+**Errors** of the endpoint itself have the Invoke API's shape: header ``X-Amzn-ErrorType``, body
+``{"Type": "User", "message": ...}`` (``"Service"`` for a 5xx), plus the ``errorMessage`` and
+``errorType`` every API of the emulator answers.
 
 **Concurrency.** An execution environment serves one invocation at a time. Two requests at the
 same time do not fail: they queue, first come first served, on a lock around the environment's
@@ -32,9 +40,25 @@ import json
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+from ..core.config import FunctionConfig
 from ..core.errors import EnvironmentClosed
 from ..engine.invocation import InvokeResult
-from .http import Disconnected, Receive, Scope, Send, header, read_body, respond, respond_error
+from .http import (
+    Disconnected,
+    Receive,
+    Scope,
+    Send,
+    TooLarge,
+    declared_length,
+    header,
+    json_bytes,
+    parse_json,
+    read_body,
+    respond,
+    respond_error,
+)
+from .memory import LARGE_BODY, trim_soon
+from .names import FunctionNames
 
 PREFIX = "/2015-03-31/functions/"
 SUFFIX = "/invocations"
@@ -42,22 +66,56 @@ CLIENT_CONTEXT = b"x-amz-client-context"
 TRACE_ID = b"x-amzn-trace-id"
 INVOCATION_TYPE = b"x-amz-invocation-type"
 
+MAX_REQUEST_BYTES = 6_291_456
+"""The largest event of a synchronous invocation (6 MiB; a response may be 100 bytes more)."""
+MAX_EVENT_BYTES = 1_048_576
+"""The largest event of an asynchronous (``Event``) invocation (1 MiB since October 2025)."""
+
 Invoke = Callable[..., Awaitable[InvokeResult]]
 Spawn = Callable[[Callable[[], Coroutine[Any, Any, None]]], None]
+
+_TYPES = (b"RequestResponse", b"Event", b"DryRun")
+
+
+def aws_error(
+    status: int, error_type: str, message: str
+) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    """An error of the Invoke API: ``X-Amzn-ErrorType`` and ``{"Type", "message"}`` (what the
+    AWS SDKs read), with the ``errorMessage`` and ``errorType`` of the emulator's other APIs."""
+    body = {
+        "Type": "Service" if status >= 500 else "User",
+        "message": message,
+        "errorMessage": message,
+        "errorType": error_type,
+    }
+    return json_bytes(body), [(b"x-amzn-errortype", error_type.encode())]
+
+
+async def _refuse(send: Send, status: int, error_type: str, message: str) -> None:
+    await respond_error(send, status, error_type, message, aws_error)
 
 
 class InvokeAPI:
     """The ASGI app of the invoke endpoint.
 
     ``invoke`` is the emulator's serialised invoke (``Emulator.invoke``); ``names`` the function
-    names the path may carry; ``spawn`` starts a background task (for ``Event`` invocations).
+    names the path may carry (or, with ``config``, the forms of :mod:`.names` for that
+    function); ``spawn`` starts a background task (for ``Event`` invocations).
     """
 
     def __init__(
-        self, invoke: Invoke, names: set[str], version: str, spawn: Spawn | None = None
+        self,
+        invoke: Invoke,
+        names: set[str],
+        version: str,
+        spawn: Spawn | None = None,
+        *,
+        config: FunctionConfig | None = None,
     ) -> None:
         self._invoke = invoke
-        self._names = names
+        self._names = (
+            FunctionNames.of(config) if config is not None else FunctionNames(names, version)
+        )
         self._version = version.encode()
         self._spawn = spawn
 
@@ -65,20 +123,42 @@ class InvokeAPI:
         if scope["type"] != "http":
             return
         path: str = scope["path"]
-        if not (path.startswith(PREFIX) and path.endswith(SUFFIX)):
-            await respond_error(send, 404, "ResourceNotFoundException", f"no such route: {path}")
+        if not (path.startswith(PREFIX) and path.endswith(SUFFIX)) or len(path) <= len(
+            PREFIX
+        ) + len(SUFFIX):
+            await _refuse(send, 404, "ResourceNotFoundException", f"no such route: {path}")
             return
-        name = path[len(PREFIX) : -len(SUFFIX)]
-        if name not in self._names and name.split(":")[-1] not in self._names:
-            await respond_error(
-                send, 404, "ResourceNotFoundException", f"Function not found: {name}"
-            )
+        lookup = self._names.lookup(path[len(PREFIX) : -len(SUFFIX)], scope["query_string"])
+        if not lookup.found:
+            await _refuse(send, lookup.status, lookup.error_type, lookup.message)
             return
         if scope["method"] != "POST":
-            await respond_error(send, 405, "MethodNotAllowed", "invoke with POST")
+            await _refuse(send, 405, "MethodNotAllowed", "invoke with POST")
             return
+        kind = header(scope, INVOCATION_TYPE)
+        if kind is not None and kind not in _TYPES:
+            await _refuse(
+                send,
+                400,
+                "InvalidParameterValueException",
+                f"X-Amz-Invocation-Type {kind.decode('latin-1')!r} is not one of "
+                "RequestResponse, Event, DryRun",
+            )
+            return
+        limit = MAX_EVENT_BYTES if kind == b"Event" else MAX_REQUEST_BYTES
+        declared = declared_length(scope)
         try:
-            payload = await read_body(receive)
+            if declared is not None and declared > limit:
+                raise TooLarge(limit)
+            payload = await read_body(receive, limit)
+        except TooLarge:
+            await _refuse(
+                send,
+                413,
+                "RequestEntityTooLargeException",
+                f"Request must be smaller than {limit} bytes for the InvokeFunction operation",
+            )
+            return
         except Disconnected:
             return
         options: dict[str, Any] = {}
@@ -86,7 +166,7 @@ class InvokeAPI:
         if context is not None:
             decoded = _client_context(context)
             if decoded is None:
-                await respond_error(
+                await _refuse(
                     send,
                     400,
                     "InvalidRequestContentException",
@@ -97,14 +177,13 @@ class InvokeAPI:
         trace = header(scope, TRACE_ID)
         if trace is not None:
             options["trace_id"] = trace.decode("latin-1")
-        kind = header(scope, INVOCATION_TYPE)
         if kind is not None and kind != b"RequestResponse":
             await self._other_type(kind, payload, options, send)
             return
         try:
             result = await self._invoke(payload, **options)
         except EnvironmentClosed as exc:
-            await respond_error(send, 503, "ServiceException", str(exc))
+            await _refuse(send, 503, "ServiceException", str(exc))
             return
         headers = [
             (b"x-amz-executed-version", self._version),
@@ -112,7 +191,10 @@ class InvokeAPI:
         ]
         if result.function_error is not None:
             headers.append((b"x-amz-function-error", result.function_error.encode()))
-        await respond(send, 200, result.body, result.content_type.encode(), headers)
+        body = result.body
+        await respond(send, 200, body, result.content_type.encode(), headers)
+        if len(payload) + len(body) >= LARGE_BODY:
+            trim_soon()
 
     async def _other_type(
         self, kind: bytes, payload: bytes, options: dict[str, Any], send: Send
@@ -120,29 +202,28 @@ class InvokeAPI:
         if kind == b"DryRun":
             await respond(send, 204, b"")
             return
-        if kind == b"Event" and self._spawn is not None:
-
-            async def background() -> None:
-                with contextlib.suppress(EnvironmentClosed):
-                    await self._invoke(payload, **options)
-
-            self._spawn(background)
-            await respond(send, 202, b"")
+        if self._spawn is None:
+            await _refuse(
+                send,
+                400,
+                "InvalidParameterValueException",
+                "Event invocations are not served here",
+            )
             return
-        await respond_error(
-            send,
-            400,
-            "InvalidParameterValueException",
-            f"X-Amz-Invocation-Type {kind.decode('latin-1')!r} is not one of "
-            "RequestResponse, Event, DryRun",
-        )
+
+        async def background() -> None:
+            with contextlib.suppress(EnvironmentClosed):
+                await self._invoke(payload, **options)
+
+        self._spawn(background)
+        await respond(send, 202, b"")
 
 
 def _client_context(value: bytes) -> str | None:
     """The JSON text of a base64 client context (one line), or None when it is not valid."""
     try:
         text = base64.b64decode(value, validate=True)
-        parsed = json.loads(text)
+        parsed = parse_json(text)
     except (binascii.Error, ValueError):
         return None
     if not isinstance(parsed, dict):

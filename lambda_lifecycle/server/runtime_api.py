@@ -26,6 +26,11 @@ is not a UUID, ``Extension.UnknownExtensionIdentifier``), ``Lambda-Extension-Fun
 on the error calls (``Extension.MissingHeader``), and a register body that is not
 ``{"events": [...]}`` is ``InvalidRequestFormat``; all of them 403.
 
+**Bodies** are read up to 6,291,556 bytes (a response over it is refused as the engine refuses
+it, 413, without the rest being held), and their JSON may nest 64 levels: deeper is refused like
+any body that is not JSON (an error post keeps it as text). ``{"events": null}`` registers an
+extension for no events, as the AWS emulator takes it (aws-lambda-go's ``WithEnableSIGTERM``).
+
 **Long polls.** A ``next`` stays parked until the engine hands it an event, possibly for as long
 as the environment is frozen. A parked request whose processes a Reset tore down (their
 connections are gone) is released the next time any ``next`` arrives, and every parked request
@@ -39,11 +44,11 @@ one the API answers 202 ``Telemetry.NotSupported``, as the AWS emulator does.
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..core.errors import APIError
+from ..core.payloads import MAX_RESPONSE_BYTES
 from .http import (
     ACCEPTED,
     JSON,
@@ -51,8 +56,10 @@ from .http import (
     Receive,
     Scope,
     Send,
+    TooLarge,
     header,
     json_bytes,
+    parse_json,
     read_body,
     respond,
     respond_error,
@@ -78,6 +85,9 @@ ACCEPT_FEATURE = b"lambda-extension-accept-feature"
 
 _JSON_CONTENT = (b"content-type", JSON)
 
+MAX_BODY_BYTES = MAX_RESPONSE_BYTES
+"""The largest body the API reads (a response, an error, a register or telemetry body)."""
+
 
 class TelemetryHandler(Protocol):
     """What serves ``PUT /2022-07-01/telemetry`` (and the older Logs API)."""
@@ -98,8 +108,8 @@ class TelemetryHandler(Protocol):
 def _parse_error(body: bytes, error_type: bytes | None) -> dict[str, Any]:
     """The error JSON a runtime posted (any body is accepted, as Lambda accepts any)."""
     try:
-        payload = json.loads(body) if body else {}
-    except ValueError:
+        payload = parse_json(body) if body else {}
+    except ValueError:  # not JSON, or absurdly nested: kept as text
         payload = None
     if not isinstance(payload, dict):
         text = body.decode("utf-8", errors="replace")
@@ -180,6 +190,8 @@ class RuntimeAPI:
                 await respond_error(send, 404, "NotFound", f"no such route: {method} {path}")
         except APIError as exc:
             await respond_error(send, exc.status, exc.error_type, exc.message)
+        except TooLarge as exc:
+            await respond_error(send, 413, "RequestEntityTooLarge", str(exc))
         except Disconnected:
             return
 
@@ -242,7 +254,12 @@ class RuntimeAPI:
             await _not_allowed(send, method, path)
             return
         client = self._runtime_client()
-        body = await read_body(receive)
+        try:
+            body = await read_body(receive, MAX_BODY_BYTES)
+        except TooLarge:
+            # Stands for the oversized answer, which is not kept (zero-filled by calloc: no page
+            # is touched); the engine refuses it as it refuses any response over the limit.
+            body = bytes(MAX_BODY_BYTES + 1)
         if action == "response":
             content_type = header(scope, b"content-type")
             client.respond(
@@ -251,6 +268,8 @@ class RuntimeAPI:
                 "application/json" if content_type is None else content_type.decode("latin-1"),
             )
         else:
+            if len(body) > MAX_BODY_BYTES:
+                raise TooLarge(MAX_BODY_BYTES)
             error_type = header(scope, ERROR_TYPE)
             client.error(request_id, _parse_error(body, error_type), _text(error_type))
         await respond(send, 202, ACCEPTED)
@@ -274,7 +293,7 @@ class RuntimeAPI:
             else:
                 await respond(send, 200, b"")
             return
-        body = await read_body(receive)
+        body = await read_body(receive, MAX_BODY_BYTES)
         error_type = header(scope, ERROR_TYPE)
         error = _parse_error(body, error_type)
         if route == "init/error":
@@ -343,7 +362,7 @@ class RuntimeAPI:
             raise APIError(
                 "Extension.MissingHeader", "Lambda-Extension-Function-Error-Type not found"
             )
-        await read_body(receive)  # the optional error JSON: Lambda keeps it, we need not
+        await read_body(receive, MAX_BODY_BYTES)  # the optional error JSON: not kept
         if route == "init/error":
             client.init_error(error_type.decode("latin-1"))
         else:
@@ -354,12 +373,14 @@ class RuntimeAPI:
         name = header(scope, EXTENSION_NAME)
         if not name:
             raise APIError("Extension.InvalidExtensionName", "Empty extension name")
-        body = await read_body(receive)
+        body = await read_body(receive, MAX_BODY_BYTES)
         try:
-            request = json.loads(body)
+            request = parse_json(body)
         except ValueError as exc:
             raise APIError("InvalidRequestFormat", f"the body is not JSON: {exc}") from None
         events = request.get("events") if isinstance(request, dict) else None
+        if events is None and isinstance(request, dict) and "events" in request:
+            events = []  # {"events": null} is none, as aws-lambda-go's internal extensions send
         if not isinstance(events, list) or not all(isinstance(e, str) for e in events):
             raise APIError(
                 "InvalidRequestFormat", 'the body must be {"events": [...]} with event names'
@@ -386,13 +407,17 @@ class RuntimeAPI:
             await _not_allowed(send, method, path)
             return
         client = self._extension_client(scope)
-        body = await read_body(receive)
+        body = await read_body(receive, MAX_BODY_BYTES)
         api = "telemetry" if path == TELEMETRY else "logs"
         if self.telemetry is None:
             await respond_error(
                 send, 202, f"{api.title()}.NotSupported", f"the {api} API is not supported here"
             )
             return
+        try:
+            parse_json(body)  # bounded nesting, before the handler decodes it
+        except ValueError as exc:
+            raise APIError("ValidationError", f"the body is not JSON: {exc}", 400) from None
         status, answer = self.telemetry.subscribe(client, body, api)
         if isinstance(answer, (bytes, str)):
             payload = answer.encode() if isinstance(answer, str) else answer

@@ -285,6 +285,14 @@ def configure_serve(parser: argparse.ArgumentParser) -> None:
         default="httptools",
         help="uvicorn's HTTP parser (default httptools, the faster)",
     )
+    parser.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="let browser pages from ORIGIN call the emulator (repeatable; * for any); "
+        "requests with any other Origin header are refused",
+    )
 
 
 def _handler_problem(handler: str, task_root: Path) -> str | None:
@@ -549,6 +557,7 @@ def _run_serve(
         log=sys.stdout,
         log_format=args.log_format,
         http=args.http,
+        allow_origins=args.allow_origin,
     )
     import anyio  # noqa: PLC0415
 
