@@ -25,8 +25,10 @@ async def test_the_tour_walks_the_documented_lifecycle() -> None:
         "(spec row suppressed-init)",
         'caller got {"count": 1}',
         "Frozen -> Shutdown      shutdown",
-        "SHUTDOWN  timeout",
+        "SHUTDOWN  timeout (the answer to its next call: it was still busy with INVOKE)",
         "SHUTDOWN  spindown",
+        "legend: ",
+        "every one legal, ending in Shutdown",
     ]:
         assert expected in text, expected
     assert text.index("SHUTDOWN  timeout") < text.index("SHUTDOWN  spindown")

@@ -2,11 +2,13 @@
 
 A small in-process function (a runtime that counts its invocations in a module global) and one
 external extension subscribed to INVOKE and SHUTDOWN go through a cold start, a warm invoke, a
-timeout that resets the environment, the suppressed init of the next invoke, and a spin-down.
-Every transition of the spec's machine is printed as it happens, with the spec row that allowed
-it, then the CloudWatch lines Lambda would write (``|``), then what the caller and the extension
-received. It runs in real time, in about two
-seconds with the default one-second timeout.
+timeout that resets the environment while the extension is still busy with that INVOKE (it
+still gets its SHUTDOWN, as the answer to its next ``next``, and finishes inside the budget),
+the suppressed init of the next invoke, and a spin-down. Every transition of the spec's machine
+is printed under its step as it happens, with the spec row that allowed it, then the CloudWatch
+lines Lambda would write (``|``), then what the caller and the extension received; the tour
+ends with its walk checked against the spec. It runs in real time, in about three seconds with
+the default one-second timeout.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from ..engine.environment import Environment
 from ..engine.inprocess import InProcessExtension, InProcessRuntime
 from ..engine.observe import LifecycleEvent
 from ..sinks import attach_log_sink
+from ..specs import load_spec
 
 
 def configure_demo(parser: argparse.ArgumentParser) -> None:
@@ -45,6 +48,7 @@ def run_demo(args: argparse.Namespace) -> int:
 async def tour(function_timeout: float, out: TextIO) -> None:
     """Walk one environment through the lifecycle, printing every step to ``out``."""
     received: list[dict[str, Any]] = []
+    slow: list[bool] = []  # the next INVOKE keeps the extension busy past the timeout
 
     async def runtime(client: RuntimeClient) -> None:
         count = 0  # a module global: survives warm invokes, not a Reset
@@ -57,11 +61,17 @@ async def tour(function_timeout: float, out: TextIO) -> None:
 
     async def extension(client: ExtensionClient) -> None:
         client.register(["INVOKE", "SHUTDOWN"])
+        busy = False
         while True:
             event = await client.next()
-            received.append(event)
+            received.append({**event, "busy": busy})
             if event["eventType"] == "SHUTDOWN":
+                await anyio.sleep(0.1)  # flush what it holds, inside the budget
                 return
+            busy = bool(slow)  # still working on this INVOKE when the Reset begins
+            if busy:
+                slow.clear()
+                await anyio.sleep(function_timeout * 1.2)
 
     config = FunctionConfig(
         function_name="demo",
@@ -82,11 +92,17 @@ async def tour(function_timeout: float, out: TextIO) -> None:
             ("handler sleeps past the timeout", {"sleep": True}),
             ("after the reset: suppressed init", {}),
         ]
+        print(LEGEND, file=out)
+        walked: list[LifecycleEvent] = []
         for title, payload in steps:
             print(f"\n== {title}: invoke {json.dumps(payload)}", file=out)
+            if payload:
+                slow.append(True)
             result = await env.invoke(payload)
             report = await result.report()
-            _print_transitions(subscription.drain(), start, out)
+            events = subscription.drain()
+            walked += events
+            _print_transitions(events, start, out)
             _print_log(log_lines, out)
             print(f"   caller got {result.body.decode()}", file=out)
             extra = (
@@ -101,13 +117,41 @@ async def tour(function_timeout: float, out: TextIO) -> None:
             )
         print("\n== spin-down", file=out)
         await env.shutdown()
-        _print_transitions(subscription.drain(), start, out)
+        events = subscription.drain()
+        walked += events
+        _print_transitions(events, start, out)
         _print_log(log_lines, out)
         subscription.close()
     print("\nthe extension received:", file=out)
     for event in received:
         detail = event.get("shutdownReason") or event.get("requestId")
-        print(f"   {event['eventType']:<9} {detail}", file=out)
+        busy = event["eventType"] == "SHUTDOWN" and event["busy"]
+        note = " (the answer to its next call: it was still busy with INVOKE)" if busy else ""
+        print(f"   {event['eventType']:<9} {detail}{note}", file=out)
+    print(f"\n{_check_walk(walked)}", file=out)
+
+
+LEGEND = (
+    "legend: +seconds  from -> to  spec event  (spec row)   | CloudWatch line   "
+    "caller got: the invoke's answer"
+)
+
+
+def _check_walk(events: list[LifecycleEvent]) -> str:
+    """The tour's transitions checked against the spec: a walk from its initial state."""
+    spec = load_spec()
+    rows = {t.id: t for t in spec.transitions}
+    state = spec.initial_state
+    taken = [e.data["transition"] for e in events if e.type == "transition"]
+    for row_id in taken:
+        row = rows[row_id]
+        if row.source != state:
+            return f"walk NOT legal: {row_id} taken in {state}"
+        state = row.dest
+    return (
+        f"walk checked against specs/lifecycle.json: {len(taken)} transitions, "
+        f"{len(set(taken))} distinct rows, every one legal, ending in {state}"
+    )
 
 
 def _print_log(lines: list[str], out: TextIO) -> None:
