@@ -14,6 +14,7 @@ of the current generation is routed into Reset by the same events.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Literal
 
 import structlog
@@ -47,13 +48,11 @@ def _context(
 
 
 async def _start(
-    env: Environment, proc: Started, participant: object, client: RuntimeClient | ExtensionClient
+    env: Environment, proc: Started, start: Callable[[StartContext], Awaitable[object]]
 ) -> None:
     env.procs.add(proc)
-    ctx = _context(env, proc.kind, proc)
     try:
-        process = await participant.start(client, ctx)  # type: ignore[attr-defined]
-        handle = ProcessHandle.of(process)
+        handle = ProcessHandle.of(await start(_context(env, proc.kind, proc)))
     except Exception as exc:  # the participant's failure, never the engine's
         _log.error(
             "lambda_lifecycle.participant_start_failed",
@@ -73,7 +72,7 @@ async def start_runtime(env: Environment) -> None:
     client = RuntimeClient(env, env.core.generation)
     env.runtime_api = client
     proc = Started("runtime", env.runtime.name, client, env.core.generation)
-    await _start(env, proc, env.runtime, client)
+    await _start(env, proc, lambda ctx: env.runtime.start(client, ctx))
 
 
 async def start_extension(env: Environment, ext: ExtensionParticipant) -> ExtensionClient:
@@ -83,7 +82,7 @@ async def start_extension(env: Environment, ext: ExtensionParticipant) -> Extens
     if ext.kind == "external":
         env.core.extension_started(ext.name)
     proc = Started(ext.kind, ext.name, client, env.core.generation)
-    await _start(env, proc, ext, client)
+    await _start(env, proc, lambda ctx: ext.start(client, ctx))
     return client
 
 
