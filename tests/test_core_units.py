@@ -18,6 +18,7 @@ from lambda_lifecycle.core.deadlines import (
 from lambda_lifecycle.core.payloads import describe_exit, runtime_exited, timed_out
 from lambda_lifecycle.core.spec import Spec
 from lambda_lifecycle.core.variables import WITHHELD_FROM_EXTENSIONS, participant_variables
+from lambda_lifecycle.core.walk import Step, walk_violations
 from lambda_lifecycle.engine.invocation import new_request_id, new_trace_id
 
 from .support import EchoRuntime, RecordingExtension
@@ -142,3 +143,23 @@ def test_request_and_trace_ids_have_aws_shapes() -> None:
     assert re.fullmatch(
         r"Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0", new_trace_id(1.7e9)
     )
+
+
+def test_walk_violations_name_each_wrong_step(spec: Spec) -> None:
+    legal = [
+        Step("init", "Uninitialized", "init", "Init"),
+        Step("init-complete-freeze", "Init", "phase_complete", "Frozen"),
+        Step("spindown", "Frozen", "shutdown", "Shutdown"),
+    ]
+    assert walk_violations(spec, legal, end="Shutdown") == []
+    assert walk_violations(spec, legal[:2], end="Shutdown") == [
+        "the walk ends in Frozen, not Shutdown"
+    ]
+    jumped = [legal[0], legal[2]]
+    assert walk_violations(spec, jumped) == ["step 2: 'spindown' taken in state Init, not Frozen"]
+    wrong = [Step("init", "Uninitialized", "invoke", "Init"), Step("nope", "Init", "x", "Init")]
+    assert walk_violations(spec, wrong) == [
+        "step 1: 'init' recorded as Uninitialized --invoke--> Init; "
+        "the spec says Uninitialized --init--> Init",
+        "step 2: 'nope' is not a row of the spec",
+    ]

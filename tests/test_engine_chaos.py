@@ -32,6 +32,7 @@ from lambda_lifecycle import (
     LifecycleEvent,
     RuntimeClient,
 )
+from lambda_lifecycle.core.walk import Step, walk_violations
 from lambda_lifecycle.specs import load_spec
 
 RUNTIME_MOVES = ["ok", "error", "raise", "exit0", "hang", "slow", "twice", "early"]
@@ -168,20 +169,8 @@ class Run:
 
 
 def check_walk(events: list[LifecycleEvent]) -> None:
-    rows = {row.id: row for row in load_spec().transitions}
-    state = "Uninitialized"
-    for e in events:
-        if e.type != "transition":
-            continue
-        row = rows[e.data["transition"]]
-        assert (row.source, row.event, row.dest) == (
-            e.data["from_state"],
-            e.data["event"],
-            e.data["to_state"],
-        )
-        assert row.source == state, f"jump from {state} via {row.id}"
-        state = row.dest
-    assert state == "Shutdown"
+    steps = [Step.of(e.data) for e in events if e.type == "transition"]
+    assert walk_violations(load_spec(), steps, end="Shutdown") == []
 
 
 def check_one_result_each(run: Run, events: list[LifecycleEvent]) -> None:

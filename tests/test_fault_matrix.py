@@ -30,6 +30,7 @@ import pytest
 
 from lambda_lifecycle.core.config import FunctionConfig
 from lambda_lifecycle.core.errors import APIError
+from lambda_lifecycle.core.walk import Step, walk_violations
 from lambda_lifecycle.engine.clients import ExtensionClient, RuntimeClient, RuntimeEvent
 from lambda_lifecycle.engine.environment import Environment
 from lambda_lifecycle.engine.inprocess import InProcessExtension, InProcessRuntime
@@ -254,21 +255,8 @@ def extension_main(cell: Cell, who: str, events: list[str]) -> Callable[[Extensi
 
 
 def assert_walk_of_the_spec(events: list[LifecycleEvent]) -> None:
-    spec = load_spec()
-    rows = {t.id: t for t in spec.transitions}
-    state = spec.initial_state
-    for e in events:
-        if e.type != "transition":
-            continue
-        row = rows[e.data["transition"]]
-        assert (row.source, row.event, row.dest) == (
-            e.data["from_state"],
-            e.data["event"],
-            e.data["to_state"],
-        )
-        assert row.source == state, f"{row.id} taken from {state}"
-        state = row.dest
-    assert state == "Shutdown"
+    steps = [Step.of(e.data) for e in events if e.type == "transition"]
+    assert walk_violations(load_spec(), steps, end="Shutdown") == []
 
 
 def assert_budgets_kept(events: list[LifecycleEvent]) -> None:

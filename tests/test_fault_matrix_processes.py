@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from lambda_lifecycle.core.config import FunctionConfig
+from lambda_lifecycle.core.walk import Step, walk_violations
 from lambda_lifecycle.engine.observe import LifecycleEvent
 from lambda_lifecycle.processes import ProcessRuntime, discover_extensions
 from lambda_lifecycle.server import Emulator
@@ -74,14 +75,8 @@ def extension_wrappers(directory: Path, plain: bool) -> Path:
 
 
 def walk(events: list[LifecycleEvent]) -> None:
-    rows = {t.id: t for t in load_spec().transitions}
-    state = "Uninitialized"
-    for e in events:
-        if e.type == "transition":
-            row = rows[e.data["transition"]]
-            assert row.source == state, f"{row.id} taken from {state}"
-            state = row.dest
-    assert state == "Shutdown"
+    steps = [Step.of(e.data) for e in events if e.type == "transition"]
+    assert walk_violations(load_spec(), steps, end="Shutdown") == []
 
 
 @pytest.mark.parametrize(

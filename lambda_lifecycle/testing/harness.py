@@ -21,6 +21,7 @@ from typing import Any, NoReturn
 
 import anyio
 
+from ..core.walk import Step, walk_violations
 from ..engine.environment import Environment
 from ..engine.invocation import InvokeReport, InvokeResult
 from ..engine.observe import LifecycleEvent
@@ -172,18 +173,10 @@ class LambdaHarness:
 
     def assert_conforms(self) -> None:
         """Fail unless the transitions so far are a walk of the spec, from its initial state."""
-        rows = {t.id: t for t in load_spec().transitions}
-        state = load_spec().initial_state
-        for event in self.events:
-            if event.type != "transition":
-                continue
-            row = rows.get(event.data["transition"])
-            if row is None or row.source != state:
-                self.mismatch(
-                    "a walk of specs/lifecycle.json",
-                    f"the row {event.data['transition']!r} taken in state {state!r}",
-                )
-            state = row.dest
+        steps = [Step.of(e.data) for e in self.events if e.type == "transition"]
+        problems = walk_violations(load_spec(), steps)
+        if problems:
+            self.mismatch("a walk of specs/lifecycle.json", "; ".join(problems))
 
     def mismatch(self, expected: str, got: str) -> NoReturn:
         """Raise :class:`LifecycleMismatch` with what was expected and what happened."""

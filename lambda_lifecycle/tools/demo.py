@@ -21,6 +21,7 @@ from typing import Any, TextIO
 import anyio
 
 from ..core.config import FunctionConfig
+from ..core.walk import Step, walk_violations
 from ..engine.clients import ExtensionClient, RuntimeClient
 from ..engine.environment import Environment
 from ..engine.inprocess import InProcessExtension, InProcessRuntime
@@ -139,18 +140,13 @@ LEGEND = (
 
 def _check_walk(events: list[LifecycleEvent]) -> str:
     """The tour's transitions checked against the spec: a walk from its initial state."""
-    spec = load_spec()
-    rows = {t.id: t for t in spec.transitions}
-    state = spec.initial_state
-    taken = [e.data["transition"] for e in events if e.type == "transition"]
-    for row_id in taken:
-        row = rows[row_id]
-        if row.source != state:
-            return f"walk NOT legal: {row_id} taken in {state}"
-        state = row.dest
+    steps = [Step.of(e.data) for e in events if e.type == "transition"]
+    problems = walk_violations(load_spec(), steps, end="Shutdown")
+    if problems:
+        return "walk NOT legal: " + "; ".join(problems)
     return (
-        f"walk checked against specs/lifecycle.json: {len(taken)} transitions, "
-        f"{len(set(taken))} distinct rows, every one legal, ending in {state}"
+        f"walk checked against specs/lifecycle.json: {len(steps)} transitions, "
+        f"{len({s.row for s in steps})} distinct rows, every one legal, ending in Shutdown"
     )
 
 
