@@ -102,6 +102,7 @@ class Environment:
                     f"extension {ext.name!r} has kind {ext.kind!r}: expected internal or external"
                 )
         self.config = config or FunctionConfig()
+        self.function_arn = self.config.function_arn  # built once: every invocation carries it
         self.id = environment_id or uuid.uuid4().hex
         self.runtime = runtime
         self.extensions = tuple(extensions)

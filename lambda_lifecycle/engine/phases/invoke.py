@@ -45,6 +45,7 @@ def begin(env: Environment, inv: Invocation, now: float | None = None) -> None:
     assert deadline is not None
     deadline_ms = clock.wall_ms(deadline)
     members = env.core.open_invoke_barrier()
+    arn = env.function_arn
     inv.delivered = True
     runtime = env.runtime_api
     assert runtime is not None
@@ -55,7 +56,7 @@ def begin(env: Environment, inv: Invocation, now: float | None = None) -> None:
             inv.payload,
             inv.content_type,
             deadline_ms,
-            config.function_arn,
+            arn,
             inv.trace_id,
             inv.client_context,
             inv.cognito_identity,
@@ -66,7 +67,7 @@ def begin(env: Environment, inv: Invocation, now: float | None = None) -> None:
             "eventType": "INVOKE",
             "deadlineMs": deadline_ms,
             "requestId": inv.request_id,
-            "invokedFunctionArn": config.function_arn,
+            "invokedFunctionArn": arn,
             "tracing": {"type": "X-Amzn-Trace-Id", "value": inv.trace_id},
         }
         clients = env.ext_clients
