@@ -109,18 +109,30 @@ def format_time(moment: datetime) -> str:
 
     A naive ``datetime`` is taken to be UTC; sub-millisecond digits are truncated.
     """
-    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    wall = utc.timestamp()
+    if 0 <= wall < _EXACT_WALL:  # the usual case, through format_wall's cache of the last second
+        return format_wall(wall)
+    utc = utc.astimezone(UTC)
     return utc.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
-class _SecondCache:
-    """The last whole second :func:`format_wall` formatted, and its text."""
+_EXACT_WALL = 2.0**32
+"""Below this Unix time (the year 2106) a float holds every microsecond of a ``datetime``
+exactly enough for :func:`format_wall` to round back to it."""
 
-    __slots__ = ("second", "text")
+
+class _SecondCache:
+    """The last whole second :func:`format_wall` formatted, and its text; and the last time it
+    formatted, and its text (an invocation's records write the same moments several times)."""
+
+    __slots__ = ("second", "text", "time", "time_text")
 
     def __init__(self) -> None:
         self.second = -1
         self.text = ""
+        self.time = -1.0
+        self.time_text = ""
 
 
 _LAST_SECOND = _SecondCache()
@@ -134,6 +146,9 @@ def format_wall(wall: float) -> str:
     The invoke path formats several times per invocation; the date and time of day are
     formatted once per second and reused, the milliseconds looked up.
     """
+    last = _LAST_SECOND
+    if wall == last.time:
+        return last.time_text
     second = int(wall)
     # Microseconds rounded half to even, then truncated to milliseconds: what
     # datetime.fromtimestamp (and so format_time) does.
@@ -141,11 +156,13 @@ def format_wall(wall: float) -> str:
     if microseconds >= 1_000_000:
         second += 1
         microseconds -= 1_000_000
-    last = _LAST_SECOND
     if second != last.second:
         last.second = second
         last.text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-    return last.text + _MILLISECONDS[microseconds // 1000]
+    text = last.text + _MILLISECONDS[microseconds // 1000]
+    last.time = wall
+    last.time_text = text
+    return text
 
 
 def parse_time(text: str) -> datetime:
@@ -277,6 +294,30 @@ def _tracing_object(tracing: Tracing | None) -> dict[str, Any] | None:
     return tracing.to_record() if tracing is not None else None
 
 
+def _outcome_record(
+    request_id: str,
+    status: str,
+    error_type: str | None,
+    *,
+    metrics: dict[str, Any] | None,
+    spans: tuple[Span, ...],
+    tracing: Tracing | None,
+) -> dict[str, Any]:
+    """The ``record`` of ``platform.runtimeDone`` and ``platform.report``, in AWS's key order:
+    ``requestId``, ``status``, then ``errorType``, ``metrics``, ``spans``, ``tracing`` when
+    present."""
+    record: dict[str, Any] = {"requestId": request_id, "status": status}
+    if error_type is not None:
+        record["errorType"] = error_type
+    if metrics is not None:
+        record["metrics"] = metrics
+    if spans:
+        record["spans"] = [span.to_record() for span in spans]
+    if tracing is not None:
+        record["tracing"] = tracing.to_record()
+    return record
+
+
 # --- building blocks --------------------------------------------------------------------------
 
 
@@ -309,7 +350,9 @@ class Tracing:
     type: TraceHeader = TRACE_HEADER
 
     def to_record(self) -> dict[str, Any]:
-        return compact({"spanId": self.span_id, "type": self.type, "value": self.value})
+        if self.span_id is None:
+            return {"type": self.type, "value": self.value}
+        return {"spanId": self.span_id, "type": self.type, "value": self.value}
 
     @classmethod
     def from_record(cls, data: Any) -> Tracing:
@@ -565,13 +608,12 @@ class Start:
     tracing: Tracing | None = None
 
     def to_record(self) -> dict[str, Any]:
-        return compact(
-            {
-                "requestId": self.request_id,
-                "version": self.version,
-                "tracing": _tracing_object(self.tracing),
-            }
-        )
+        record: dict[str, Any] = {"requestId": self.request_id}
+        if self.version is not None:
+            record["version"] = self.version
+        if self.tracing is not None:
+            record["tracing"] = self.tracing.to_record()
+        return record
 
     @classmethod
     def from_record(cls, data: Any) -> Start:
@@ -598,15 +640,13 @@ class RuntimeDone:
 
     def to_record(self) -> dict[str, Any]:
         _check_error_type(self.TYPE, self.status, self.error_type)
-        return compact(
-            {
-                "requestId": self.request_id,
-                "status": self.status,
-                "errorType": self.error_type,
-                "metrics": self._metric_fields(),
-                "spans": _span_list(self.spans),
-                "tracing": _tracing_object(self.tracing),
-            }
+        return _outcome_record(
+            self.request_id,
+            self.status,
+            self.error_type,
+            metrics=self._metric_fields(),
+            spans=self.spans,
+            tracing=self.tracing,
         )
 
     def _metric_fields(self) -> dict[str, Any] | None:
@@ -614,7 +654,10 @@ class RuntimeDone:
             if self.produced_bytes is not None:
                 raise ValueError(f"{self.TYPE}: producedBytes is only sent with durationMs")
             return None
-        return compact({"durationMs": self.duration_ms, "producedBytes": self.produced_bytes})
+        metrics: dict[str, Any] = {"durationMs": self.duration_ms}
+        if self.produced_bytes is not None:
+            metrics["producedBytes"] = self.produced_bytes
+        return metrics
 
     @classmethod
     def from_record(cls, data: Any) -> RuntimeDone:
@@ -660,28 +703,28 @@ class Report:
     def to_record(self) -> dict[str, Any]:
         status = _need(self.status, "status", self.TYPE)
         _check_error_type(self.TYPE, status, self.error_type)
-        return compact(
-            {
-                "requestId": self.request_id,
-                "status": status,
-                "errorType": self.error_type,
-                "metrics": self._metric_fields(),
-                "spans": _span_list(self.spans),
-                "tracing": _tracing_object(self.tracing),
-            }
+        return _outcome_record(
+            self.request_id,
+            status,
+            self.error_type,
+            metrics=self._metric_fields(),
+            spans=self.spans,
+            tracing=self.tracing,
         )
 
     def _metric_fields(self) -> dict[str, Any]:
-        return compact(
-            {
-                "durationMs": self.duration_ms,
-                "billedDurationMs": self.billed_duration_ms,
-                "memorySizeMB": self.memory_size_mb,
-                "maxMemoryUsedMB": self.max_memory_used_mb,
-                "initDurationMs": self.init_duration_ms,
-                "restoreDurationMs": self.restore_duration_ms,
-            }
-        )
+        metrics: dict[str, Any] = {
+            "durationMs": self.duration_ms,
+            "billedDurationMs": self.billed_duration_ms,
+            "memorySizeMB": self.memory_size_mb,
+        }
+        if self.max_memory_used_mb is not None:
+            metrics["maxMemoryUsedMB"] = self.max_memory_used_mb
+        if self.init_duration_ms is not None:
+            metrics["initDurationMs"] = self.init_duration_ms
+        if self.restore_duration_ms is not None:
+            metrics["restoreDurationMs"] = self.restore_duration_ms
+        return metrics
 
     @classmethod
     def from_record(cls, data: Any) -> Report:

@@ -82,6 +82,7 @@ __all__ = [
     "render_restore_report",
     "render_start",
     "render_xray",
+    "sampled",
 ]
 
 Style = Literal["current", "legacy"]
@@ -186,13 +187,20 @@ def _report_fields(record: Report) -> list[str]:
     return fields
 
 
-def render_report(record: Report, style: Style = "current") -> str:
-    """The ``REPORT`` line, plus an ``XRAY`` line when the record carries tracing."""
+def render_report(record: Report, style: Style = "current", *, xray: bool = True) -> str:
+    """The ``REPORT`` line, plus an ``XRAY`` line when the record carries tracing (and ``xray``
+    is true: Lambda writes that part only for a sampled trace, see :func:`sampled`)."""
     fields = _report_fields(record)
     if style == "current":
         fields += _outcome_fields(record.status, record.error_type, always=False)
     text = _line("REPORT", fields)
-    return text if record.tracing is None else f"{text}\n{render_xray(record.tracing)}"
+    tracing = record.tracing
+    return text if tracing is None or not xray else f"{text}\n{render_xray(tracing)}"
+
+
+def sampled(tracing: Tracing | None) -> bool:
+    """Whether the trace header says ``Sampled=1``: then ``REPORT`` has its ``XRAY`` part."""
+    return tracing is not None and "Sampled=1" in tracing.value.split(";")
 
 
 def render_init_report(record: InitReport) -> str:

@@ -13,11 +13,13 @@ package produces both from the engine's lifecycle events, through the pure rende
 - :func:`log_function_line`, :func:`log_extension_line`: a line of output from the runtime or an
   extension, for in-process participants and process front ends (:mod:`.router`).
 
-Modules, lowest first: :mod:`.invoke_records` makes an invocation's records straight from the
-invocation, :mod:`.bridge` turns lifecycle events into records, :mod:`.router` is the one
-synchronous listener per environment that hands them to every sink, :mod:`.cloudwatch` and
-:mod:`.telemetry` are the sinks. An environment with no sink attached has no listener, so its
-invoke path costs what it costs without this package.
+Modules, lowest first: :mod:`.entry` is a record (frozen, named data of
+:mod:`lambda_lifecycle.formats.records`) with the moment it happened, the one thing the sinks
+receive; :mod:`.invocation` makes an invocation's records, :mod:`.bridge` turns lifecycle events
+into records, :mod:`.router` is the one synchronous listener per environment that hands them to
+every sink, :mod:`.cloudwatch` and :mod:`.telemetry` are the sinks, which render the records
+with :mod:`lambda_lifecycle.formats`. An environment with no sink attached has no listener, so
+its invoke path costs what it costs without this package.
 """
 
 from __future__ import annotations

@@ -32,32 +32,50 @@ error is kept and raised again by :meth:`LogSink.close`.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import IO, TYPE_CHECKING, Any, Literal
 
 from ..formats.jsonlog import render_json_line
 from ..formats.records import (
+    End,
     ExtensionLog,
     FunctionLog,
     InitReport,
     InitStart,
+    LegacyError,
+    LegacyTimeout,
+    Report,
     RestoreReport,
+    Start,
 )
 from ..formats.textlog import (
     Style,
+    render_end,
     render_init_report,
     render_init_start,
+    render_legacy_error,
+    render_legacy_timeout,
+    render_report,
     render_restore_report,
+    render_start,
+    sampled,
 )
 from . import router
-from .bridge import Entry
-from .invoke_records import InvokeRecords
+from .entry import Entry
 from .router import Need
 
 if TYPE_CHECKING:
     from ..engine.environment import Environment
 
-__all__ = ["Destination", "LogFormat", "LogSink", "attach_log_sink", "init_report_logged"]
+__all__ = [
+    "Destination",
+    "LogFormat",
+    "LogSink",
+    "attach_log_sink",
+    "init_report_logged",
+    "json_line",
+    "text_line",
+]
 
 LogFormat = Literal["text", "json"]
 Destination = IO[str] | str | os.PathLike[str] | Callable[[str], object]
@@ -89,24 +107,34 @@ def _output_json(record: FunctionLog | ExtensionLog) -> str:
     return content if isinstance(content, str) else render_json_line(content.to_record())
 
 
-_TEXT_RENDERERS: dict[type[Any], Callable[[Any], str | None]] = {
-    InitStart: lambda r: render_init_start(r) if r.phase == "init" else None,
-    InitReport: lambda r: render_init_report(r) if init_report_logged(r) else None,
-    RestoreReport: lambda r: render_restore_report(r) if r.status != "success" else None,
-    FunctionLog: _output_text,
-    ExtensionLog: _output_text,
+TextRenderer = Callable[[Any, Style], str | None]
+
+_TEXT_RENDERERS: dict[type[Any], TextRenderer] = {
+    InitStart: lambda r, _: render_init_start(r) if r.phase == "init" else None,
+    InitReport: lambda r, _: render_init_report(r) if init_report_logged(r) else None,
+    RestoreReport: lambda r, _: render_restore_report(r) if r.status != "success" else None,
+    Start: lambda r, _: render_start(r),
+    End: lambda r, _: render_end(r),
+    Report: lambda r, style: render_report(r, style, xray=sampled(r.tracing)),
+    LegacyError: lambda r, style: render_legacy_error(r) if style == "legacy" else None,
+    LegacyTimeout: lambda r, style: render_legacy_timeout(r) if style == "legacy" else None,
+    FunctionLog: lambda r, _: _output_text(r),
+    ExtensionLog: lambda r, _: _output_text(r),
 }
-"""The plain-text line of each record type of an entry, or None where Lambda writes none (the
-records of an invocation come as :class:`InvokeRecords`)."""
+"""The plain-text line of each record type, or None where Lambda writes none in that style
+(the older format's notices are written only in that format)."""
 
 
-def _text_line(entry: Entry) -> str | None:
-    render = _TEXT_RENDERERS.get(type(entry.record))
-    return None if render is None else render(entry.record)
+def text_line(record: Any, style: Style = "current") -> str | None:
+    """The plain-text log event Lambda writes for ``record`` in ``style``, if any (a two-line
+    event is one string with an embedded newline)."""
+    render = _TEXT_RENDERERS.get(type(record))
+    return None if render is None else render(record, style)
 
 
-def _json_line(entry: Entry) -> str | None:
-    """The JSON-format line of an entry, or None."""
+def json_line(entry: Entry) -> str | None:
+    """The JSON-format line Lambda writes for an entry, if any: a ``platform.*`` event as its
+    envelope, an output line as written."""
     record = entry.record
     if isinstance(record, FunctionLog | ExtensionLog):
         return _output_json(record)
@@ -117,12 +145,11 @@ Writer = Callable[[list[str]], object]
 """Writes log events (one line each, or two for a two-line event), and flushes them."""
 
 
-def _open(destination: Destination) -> tuple[Writer, IO[str] | None, Callable[[], None]]:
-    """The write function for ``destination``, its text stream (if it is one), and the function
-    that closes it."""
+def _open(destination: Destination) -> tuple[Writer, Callable[[], None]]:
+    """The write function for ``destination`` and the function that closes it."""
     if isinstance(destination, str | os.PathLike):
         stream = open(destination, "a", encoding="utf-8")  # noqa: SIM115 (closed by close())
-        return _stream_writer(stream), stream, stream.close
+        return _stream_writer(stream), stream.close
     if callable(destination):
         call = destination
 
@@ -130,8 +157,8 @@ def _open(destination: Destination) -> tuple[Writer, IO[str] | None, Callable[[]
             for line in lines:
                 call(line)
 
-        return call_each, None, lambda: None
-    return _stream_writer(destination), destination, lambda: None
+        return call_each, lambda: None
+    return _stream_writer(destination), lambda: None
 
 
 def _stream_writer(stream: IO[str]) -> Writer:
@@ -150,9 +177,6 @@ class LogSink:
     __slots__ = (
         "_close",
         "_env",
-        "_render",
-        "_stream",
-        "_text",
         "_write",
         "error",
         "live",
@@ -178,36 +202,24 @@ class LogSink:
         self.style = style
         self.live = live
         self.error: Exception | None = None
-        text = self._text = log_format == "text"
-        self._render = _text_line if text else _json_line
+        text = log_format == "text"
         self.needs: frozenset[Need] = frozenset({"text" if text else "platform"})
-        self._write, self._stream, self._close = _open(destination)
+        self._write, self._close = _open(destination)
         self._env: Environment | None = env
         router.attach(env, self)
 
-    def accept(self, entry: Entry) -> None:
-        """Write the line of ``entry``, if Lambda writes one for it."""
+    def accept(self, entries: Sequence[Entry]) -> None:
+        """Write the lines of ``entries``, where Lambda writes one."""
         try:
-            line = self._render(entry)
-            if line is not None:
-                self._write([line])
+            if self.log_format == "text":
+                style = self.style
+                lines = [text_line(entry.record, style) for entry in entries]
+            else:
+                lines = [json_line(entry) for entry in entries]
+            written = [line for line in lines if line is not None]
+            if written:
+                self._write(written)
         except Exception as exc:  # the destination's failure must not break the environment
-            self._failed(exc)
-
-    def accept_invoke(self, records: InvokeRecords) -> None:
-        """Write the lines of a run of an invocation's records."""
-        try:
-            stream = self._stream
-            if stream is not None and self._text:  # the usual sink: its lines at once
-                block = records.text_block(self.style)
-                if block:
-                    stream.write(block)
-                    stream.flush()
-                return
-            lines = records.text(self.style) if self._text else records.json_lines()
-            if lines:
-                self._write(lines)
-        except Exception as exc:
             self._failed(exc)
 
     def _failed(self, exc: Exception) -> None:

@@ -41,11 +41,11 @@ import anyio
 from anyio.abc import TaskGroup
 
 from ..core.errors import APIError
+from ..formats.jsonlog import decode_json, encode_array
 from ..formats.records import TELEMETRY_STREAMS, LogsDropped, TelemetryStream
 from ..formats.records import TelemetrySubscription as SubscriptionRecord
 from . import router
-from .bridge import Entry
-from .invoke_records import Figures, InvokeRecords, build_events
+from .entry import Entry
 from .router import Need
 
 if TYPE_CHECKING:
@@ -155,7 +155,6 @@ class TelemetrySubscriber:
         "_batch",
         "_bytes",
         "_closing",
-        "_count",
         "_deliver",
         "_dropped_bytes",
         "_dropped_records",
@@ -197,11 +196,12 @@ class TelemetrySubscriber:
         self._platform = "platform" in self._streams
         self.needs: frozenset[Need] = frozenset({"platform"} if "platform" in types else ())
         self._max_backlog = max_backlog
-        self._batch: list[dict[str, Any] | Figures] = []
-        self._count = 0  # events in the batch (a run of an invocation's records holds several)
+        # A batch holds its events as UTF-8 JSON: their sizes are what batching counts, and
+        # bytes are no work for the garbage collector however long they wait.
+        self._batch: list[bytes] = []
         self._bytes = 0
         self._opened_at: float | None = None  # when the current batch's timer started
-        self._ready: deque[tuple[list[dict[str, Any] | Figures], int]] = deque()
+        self._ready: deque[list[bytes]] = deque()
         self._queued = 0
         self._dropped_records = 0
         self._dropped_bytes = 0
@@ -218,36 +218,14 @@ class TelemetrySubscriber:
         return self._queued
 
     # -- taking events (synchronous, on the engine's call stack) -----------------------------
-    def accept(self, entry: Entry) -> None:
-        """Buffer ``entry`` if it belongs to a subscribed stream."""
-        if entry.stream in self._streams and not self._closing:
-            self._take(entry.envelope(), entry.size(), entry.time, entry.wall)
-
-    def accept_invoke(self, records: InvokeRecords) -> None:
-        """Buffer a run of an invocation's ``platform.*`` events."""
-        if not self._platform or self._closing:
+    def accept(self, entries: Sequence[Entry]) -> None:
+        """Buffer the events of ``entries`` that belong to a subscribed stream."""
+        if self._closing:
             return
-        count = records.count
-        limits = self.buffering
-        if (
-            self._queued + count <= self._max_backlog
-            and not self._dropped_records
-            and self._count + count < limits.max_items
-        ):
-            total = self._bytes + records.size()
-            if total < limits.max_bytes:
-                # They all fit without completing the batch (the same outcome as adding them
-                # one by one): the run is kept whole, its events built when it is delivered.
-                self._batch.append(records.kept())
-                self._count += count
-                self._bytes = total
-                self._queued += count
-                if self._opened_at is None and self._listening:
-                    self._open_batch(records.first_time())
-                return
-        offset = records.offset
-        for event, size, at in zip(records.events(), records.sizes(), records.times(), strict=True):
-            self._take(event, size, at, at + offset)
+        streams = self._streams
+        for entry in entries:
+            if entry.stream in streams:
+                self._take(entry.encoded(), entry.time, entry.wall)
 
     def expect(self, at: float) -> None:
         """A ``platform.*`` event of time ``at`` is due: its batch's timer starts then."""
@@ -272,40 +250,40 @@ class TelemetrySubscriber:
             if env is not None:
                 router.wait(env, self, waiting)
 
-    def _take(self, event: dict[str, Any], size: int, at: float, wall: float) -> None:
+    def _take(self, event: bytes, at: float, wall: float) -> None:
         if self._queued >= self._max_backlog:
             self._dropped_records += 1
-            self._dropped_bytes += size
+            self._dropped_bytes += len(event)
             return
         if self._dropped_records:
             self._report_drops(at, wall)
-        self._add(event, size, at)
+        self._add(event, at)
 
     def _report_drops(self, at: float, wall: float) -> None:
         record = LogsDropped(self._dropped_bytes, self._dropped_records, DROPPED_REASON)
         self._dropped_records = self._dropped_bytes = 0
         if self._platform:
             notice = Entry(at, wall, record)
-            self._add(notice.envelope(), notice.size(), at)
+            self._add(notice.encoded(), at)
 
-    def _add(self, event: dict[str, Any], size: int, at: float) -> None:
+    def _add(self, event: bytes, at: float) -> None:
         limits = self.buffering
+        size = len(event)
         if self._batch and self._bytes + size > limits.max_bytes:
             self._seal()
-        self._batch.append(event)
-        self._count += 1
+        batch = self._batch
+        batch.append(event)
         self._bytes += size
         self._queued += 1
-        if self._count >= limits.max_items or self._bytes >= limits.max_bytes:
+        if len(batch) >= limits.max_items or self._bytes >= limits.max_bytes:
             self._seal()
         elif self._opened_at is None and self._listening:
             self._open_batch(at)
 
     def _seal(self) -> None:
         """The current batch is complete: queue it for delivery."""
-        self._ready.append((self._batch, self._count))
+        self._ready.append(self._batch)
         self._batch = []
-        self._count = 0
         self._bytes = 0
         self._opened_at = None
         self._signal()
@@ -327,9 +305,10 @@ class TelemetrySubscriber:
         timeout = self.buffering.timeout_ms / 1000
         while True:
             while self._ready:
-                items, count = self._ready.popleft()
+                batch = self._ready.popleft()
+                count = len(batch)
                 self._queued -= count
-                await self._deliver(_events(items))
+                await self._deliver(decode_json(encode_array(batch)))
                 self.delivered += count
             if self._closing:
                 if not self._batch:
@@ -397,17 +376,6 @@ class TelemetrySubscriber:
             router.detach(env, self)
 
 
-def _events(items: list[dict[str, Any] | Figures]) -> list[dict[str, Any]]:
-    """A batch's events, those of the runs of invocation records built now, together."""
-    events: list[dict[str, Any]] = []
-    for item in items:
-        if type(item) is tuple:
-            events += build_events(item)
-        else:
-            events.append(cast(dict[str, Any], item))
-    return events
-
-
 def subscribe_telemetry(
     env: Environment,
     types: Sequence[str] = TELEMETRY_STREAMS,
@@ -433,7 +401,6 @@ def subscribe_telemetry(
         env, name=name, types=streams, buffering=limits, deliver=deliver, max_backlog=max_backlog
     )
     fanout = router.attach(env, subscriber)
-    for entry in fanout.init_entries():  # joining during Init: its earlier events are owed
-        subscriber.accept(entry)
+    subscriber.accept(fanout.init_entries())  # joining during Init: its earlier events are owed
     fanout.publish(SubscriptionRecord(name, "Subscribed", streams))
     return subscriber
