@@ -16,8 +16,10 @@ This module adds what is particular to real extensions:
   delivery (no listener, a non-2xx status) is retried with backoff (0.1, 0.2, 0.4, 0.8 s), then
   the batch is dropped. Delivery is one batch at a time, in order. A subscriber that is frozen
   between invocations simply receives its batch when it is thawed, as on AWS.
-- **Lifetime**: a subscription lasts as long as the extension's processes. After a Reset the new
-  processes subscribe again; the old subscription is closed when they register.
+- **Lifetime**: a subscription belongs to the extension's processes of one generation. When a
+  Reset or a Shutdown begins, what it has buffered is delivered at once (the extension is still
+  alive to read it, inside the shutdown budget); when the processes are torn down it ends, so
+  the next Init's events go only to the subscription the new processes make.
 """
 
 from __future__ import annotations
@@ -85,7 +87,7 @@ class TelemetryService:
     def __init__(self, env: Environment, spawn: Spawn) -> None:
         self.env = env
         self._spawn = spawn
-        self._subscriptions: dict[ExtensionClient, tuple[TelemetrySubscriber, anyio.Event]] = {}
+        self._subscriptions: dict[ExtensionClient, TelemetrySubscriber] = {}
         self.delivered_batches = 0
         self.dropped_batches = 0
 
@@ -116,7 +118,7 @@ class TelemetryService:
         self.sweep()
         previous = self._subscriptions.pop(extension, None)
         if previous is not None:
-            previous[1].set()
+            previous.close()
         deliver = self._http(url) if protocol == "HTTP" else self._tcp(host, port)
         subscriber = subscribe_telemetry(
             env,
@@ -124,31 +126,29 @@ class TelemetryService:
             request.get("buffering"),
             deliver=deliver.send,
             name=extension.name,
+            generation_bound=True,
         )
-        done = anyio.Event()
-        self._subscriptions[extension] = (subscriber, done)
-        self._spawn(lambda: self._listen(subscriber, deliver, done))
+        self._subscriptions[extension] = subscriber
+        self._spawn(lambda: self._listen(subscriber, deliver))
         return 200, b"OK"
 
     def sweep(self) -> None:
         """End the subscriptions of processes a Reset tore down."""
         generation = self.env.generation
         for client in [c for c in self._subscriptions if c.generation != generation]:
-            self._subscriptions.pop(client)[1].set()
+            self._subscriptions.pop(client).close()
 
     def close(self) -> None:
         """End every subscription (the emulator is closing)."""
-        for _, done in self._subscriptions.values():
-            done.set()
+        for subscriber in self._subscriptions.values():
+            subscriber.close()
         self._subscriptions.clear()
 
-    async def _listen(
-        self, subscriber: TelemetrySubscriber, deliver: _Delivery, done: anyio.Event
-    ) -> None:
+    async def _listen(self, subscriber: TelemetrySubscriber, deliver: _Delivery) -> None:
         try:
             with anyio.CancelScope() as scope:
                 async with subscriber:
-                    await done.wait()
+                    await subscriber.wait_closed()
                     # Leaving delivers what is buffered; the extension may be gone: bound it.
                     scope.deadline = anyio.current_time() + CLOSE_GRACE
         finally:

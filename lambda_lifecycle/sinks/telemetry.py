@@ -19,6 +19,13 @@ subscription for an embedder, with an async callback as the destination:
   batch, and an event larger than the limit travels alone), or ``timeoutMs`` after its first
   event, whichever comes first. Batches are delivered one at a time, in order. Leaving the
   ``async with`` block delivers what is still buffered, then unsubscribes.
+- **Across a Reset or a Shutdown** (the engine's ``reset_start`` / ``shutdown_start``), what
+  is buffered is delivered at once, before the extensions are sent ``SHUTDOWN`` or stopped: the
+  timed-out invocation's ``platform.runtimeDone`` and ``platform.report`` reach an extension
+  that is still alive to read them. A *generation-bound* subscription (an extension's: it
+  belongs to the processes of one generation) then ends when they are torn down
+  (``reset_end`` / ``shutdown_end``), so the next Init's events go only to the subscription
+  its new extension makes: every event reaches the generation it belongs to, once.
 - A subscriber that falls behind by more than ``max_backlog`` events loses the excess; the next
   event it does get is preceded by ``platform.logsDropped`` with the counts (AWS publishes no
   limit: this one is the project's).
@@ -41,6 +48,7 @@ import anyio
 from anyio.abc import TaskGroup
 
 from ..core.errors import APIError
+from ..engine.observe import LifecycleEvent, Listener
 from ..formats.jsonlog import decode_json, encode_array
 from ..formats.records import TELEMETRY_STREAMS, LogsDropped, TelemetryStream
 from ..formats.records import TelemetrySubscription as SubscriptionRecord
@@ -73,6 +81,11 @@ DEFAULT_MAX_BYTES = 262_144
 DEFAULT_TIMEOUT_MS = 1_000
 DROPPED_REASON = "Some logs were dropped because the subscriber fell behind the logs production"
 DEFAULT_MAX_BACKLOG = 100_000
+
+TEARDOWN_STARTS = frozenset({"reset_start", "shutdown_start"})
+"""The engine's events that begin tearing the processes down: buffered events go out now."""
+TEARDOWN_ENDS = frozenset({"reset_end", "shutdown_end"})
+"""The engine's events that end it: a generation-bound subscription ends with its processes."""
 
 Deliver = Callable[[list[dict[str, Any]]], Awaitable[object]]
 """The destination: called with each batch, a list of ``{time, type, record}`` events."""
@@ -154,10 +167,12 @@ class TelemetrySubscriber:
     __slots__ = (
         "_batch",
         "_bytes",
+        "_closed",
         "_closing",
         "_deliver",
         "_dropped_bytes",
         "_dropped_records",
+        "_ended",
         "_env",
         "_listening",
         "_max_backlog",
@@ -166,11 +181,13 @@ class TelemetrySubscriber:
         "_queued",
         "_ready",
         "_streams",
+        "_teardown",
         "_tg",
         "_waiting",
         "_wake",
         "buffering",
         "delivered",
+        "generation_bound",
         "name",
         "needs",
         "types",
@@ -186,6 +203,7 @@ class TelemetrySubscriber:
         buffering: Buffering,
         deliver: Deliver,
         max_backlog: int = DEFAULT_MAX_BACKLOG,
+        generation_bound: bool = False,
     ) -> None:
         self.name = name
         self.types = types
@@ -211,6 +229,11 @@ class TelemetrySubscriber:
         self._waiting = False  # told the router it waits to be told of a due record
         self._tg: TaskGroup | None = None
         self._env: Environment | None = env
+        self._ended: anyio.Event | None = None  # made by wait_closed, set when closed
+        self._closed = False
+        self.generation_bound = generation_bound
+        teardown = TEARDOWN_STARTS | TEARDOWN_ENDS if generation_bound else TEARDOWN_STARTS
+        self._teardown: Listener | None = env.listen(self._torn_down, teardown)
 
     @property
     def buffered(self) -> int:
@@ -294,6 +317,23 @@ class TelemetrySubscriber:
         if wake is not None:
             wake.set()
 
+    def _torn_down(self, event: LifecycleEvent) -> None:
+        """A Reset or a Shutdown tears the processes down: what is buffered is delivered now,
+        while the subscriber still lives; a generation-bound subscription ends with them."""
+        if event.type in TEARDOWN_STARTS:
+            self.flush()
+        else:
+            self.close()
+
+    def flush(self) -> None:
+        """Complete the current batch now (with what is due of the invocation under way), so
+        that it is delivered at once rather than when its timer runs out."""
+        if self._closing:
+            return
+        self._pull()
+        if self._batch:
+            self._seal()
+
     def _pull(self) -> None:
         """Take at once what is due of the invocation under way."""
         env = self._env
@@ -369,11 +409,30 @@ class TelemetrySubscriber:
         self._closing = True
         self._signal()
 
+    @property
+    def closed(self) -> bool:
+        """Whether the subscription has ended (it takes no more events)."""
+        return self._closed
+
+    async def wait_closed(self) -> None:
+        """Wait until the subscription ends (:meth:`close`, or the end of its generation)."""
+        if not self._closed:
+            if self._ended is None:
+                self._ended = anyio.Event()
+            await self._ended.wait()
+
     def _detach(self) -> None:
         env, self._env = self._env, None
         self._waiting = False
+        teardown, self._teardown = self._teardown, None
+        if teardown is not None:
+            teardown.close()
         if env is not None:
             router.detach(env, self)
+        if not self._closed:
+            self._closed = True
+            if self._ended is not None:
+                self._ended.set()
 
 
 def subscribe_telemetry(
@@ -384,21 +443,31 @@ def subscribe_telemetry(
     deliver: Deliver,
     name: str = "in-process",
     max_backlog: int = DEFAULT_MAX_BACKLOG,
+    generation_bound: bool = False,
 ) -> TelemetrySubscriber:
     """Subscribe to ``env``'s telemetry ``types`` with AWS's ``buffering`` object.
 
-    ``deliver`` is awaited with each batch (a list of ``{time, type, record}`` events; the
-    dicts are shared with the environment's other sinks: do not mutate them). ``name`` is the
+    ``deliver`` is awaited with each batch (a list of ``{time, type, record}`` events, made
+    afresh for this subscriber from the JSON it buffered). ``name`` is the
     subscriber's name in ``platform.telemetrySubscription``. Buffering starts now; delivery
-    starts inside ``async with`` the returned subscriber. Raises ``APIError`` ``ValidationError``
-    (400) for a bad ``types`` or ``buffering``.
+    starts inside ``async with`` the returned subscriber. An extension's subscription is
+    ``generation_bound``: it ends when a Reset or a Shutdown has torn down the processes of the
+    generation it was made in (the next generation's extension subscribes anew); any
+    subscription's buffered events are delivered as that tear-down begins. Raises ``APIError``
+    ``ValidationError`` (400) for a bad ``types`` or ``buffering``.
     """
     streams = validate_types(types)
     limits = Buffering.from_request(buffering)
     if max_backlog < 1:
         raise ValueError(f"max_backlog must be at least 1, got {max_backlog}")
     subscriber = TelemetrySubscriber(
-        env, name=name, types=streams, buffering=limits, deliver=deliver, max_backlog=max_backlog
+        env,
+        name=name,
+        types=streams,
+        buffering=limits,
+        deliver=deliver,
+        max_backlog=max_backlog,
+        generation_bound=generation_bound,
     )
     fanout = router.attach(env, subscriber)
     subscriber.accept(fanout.init_entries())  # joining during Init: its earlier events are owed
