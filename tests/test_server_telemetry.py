@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jsonschema
 import pytest
 
 from lambda_lifecycle.core.config import FunctionConfig
@@ -115,3 +116,40 @@ async def test_telemetry_across_a_timeout_reset_reaches_each_generation_once(
     assert [t for t, _ in new].count("platform.initStart") == 1
     waited = [r for r in records if r["kind"] == "waited"]
     assert [(r["request_id"], r["got"]) for r in waited][:1] == [(first_id, True)]
+
+
+LOGS_SPECS = Path(__file__).resolve().parent.parent / "specs" / "logs"
+
+
+async def test_the_logs_api_over_http(tmp_path: Path) -> None:
+    log: list[str] = []
+    async with serving(tmp_path, "logs", log) as emulator, httpx.AsyncClient(timeout=30) as http:
+        response = await http.post(emulator.invoke_url, content=b'{"say": "hello logs"}')
+    assert response.status_code == 200
+    request_id = response.headers["x-amzn-requestid"]
+    records = recorded(tmp_path)
+    bad = next(r for r in records if r["kind"] == "bad-subscribe")
+    assert bad["status"] == 400
+    assert json.loads(bad["body"])["errorType"] == "Logs.ValidationError"
+    subscribed = next(r for r in records if r["kind"] == "subscribe")
+    assert (subscribed["status"], subscribed["body"]) == (200, "OK")
+    events = [r["event"] for r in records if r["kind"] == "telemetry"]
+    for event in events:
+        path = LOGS_SPECS / f"{event['type']}.schema.json"
+        jsonschema.validate(event, json.loads(path.read_text(encoding="utf-8")))
+    types = [e["type"] for e in events]
+    assert types[:2] == ["platform.extension", "platform.logsSubscription"]
+    invocation = [
+        e["type"]
+        for e in events
+        if isinstance(e["record"], dict) and e["record"].get("requestId") == request_id
+    ]
+    assert invocation == [
+        "platform.start",
+        "platform.runtimeDone",
+        "platform.end",
+        "platform.report",
+    ]
+    assert any(e["type"] == "function" and "hello logs" in e["record"] for e in events)
+    waited = next(r for r in records if r["kind"] == "waited")
+    assert waited["got"]  # the extension waited for platform.runtimeDone and got it

@@ -123,20 +123,21 @@ exactly enough for :func:`format_wall` to round back to it."""
 
 
 class _SecondCache:
-    """The last whole second :func:`format_wall` formatted, and its text; and the last time it
-    formatted, and its text (an invocation's records write the same moments several times)."""
+    """The last whole second :func:`format_wall` formatted, and its text."""
 
-    __slots__ = ("second", "text", "time", "time_text")
+    __slots__ = ("second", "text")
 
     def __init__(self) -> None:
         self.second = -1
         self.text = ""
-        self.time = -1.0
-        self.time_text = ""
 
 
 _LAST_SECOND = _SecondCache()
 _MILLISECONDS = tuple(f".{ms:03d}Z" for ms in range(1000))
+_RECENT: dict[float, str] = {}
+"""The times :func:`format_wall` wrote last, and their text: an invocation's records write the
+same few moments several times (an event's time and the start of its spans)."""
+_RECENT_LIMIT = 16
 
 
 def format_wall(wall: float) -> str:
@@ -144,11 +145,12 @@ def format_wall(wall: float) -> str:
     ``datetime``.
 
     The invoke path formats several times per invocation; the date and time of day are
-    formatted once per second and reused, the milliseconds looked up.
+    formatted once per second and reused, the milliseconds looked up, and the last few times
+    remembered.
     """
-    last = _LAST_SECOND
-    if wall == last.time:
-        return last.time_text
+    text = _RECENT.get(wall)
+    if text is not None:
+        return text
     second = int(wall)
     # Microseconds rounded half to even, then truncated to milliseconds: what
     # datetime.fromtimestamp (and so format_time) does.
@@ -156,12 +158,14 @@ def format_wall(wall: float) -> str:
     if microseconds >= 1_000_000:
         second += 1
         microseconds -= 1_000_000
+    last = _LAST_SECOND
     if second != last.second:
         last.second = second
         last.text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
     text = last.text + _MILLISECONDS[microseconds // 1000]
-    last.time = wall
-    last.time_text = text
+    if len(_RECENT) >= _RECENT_LIMIT:
+        _RECENT.clear()
+    _RECENT[wall] = text
     return text
 
 

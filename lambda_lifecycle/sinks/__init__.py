@@ -9,7 +9,8 @@ package produces both from the engine's lifecycle events, through the pure rende
 - :func:`attach_log_sink`: the CloudWatch lines, as text (current or older format) or as JSON,
   to a stream, a file or a callable (:mod:`.cloudwatch`).
 - :func:`subscribe_telemetry`: an in-process Telemetry API subscription with AWS's buffering
-  rules and validation (:mod:`.telemetry`).
+  rules and validation (:mod:`.telemetry`); :func:`subscribe_logs`, the same through the older
+  Logs API and its event shapes (:mod:`.logs`).
 - :func:`log_function_line`, :func:`log_extension_line`: a line of output from the runtime or an
   extension, for in-process participants and process front ends (:mod:`.router`).
 
@@ -25,15 +26,18 @@ its invoke path costs what it costs without this package.
 from __future__ import annotations
 
 from .cloudwatch import LogSink, attach_log_sink
+from .logs import LogsSubscriber, subscribe_logs
 from .router import log_extension_line, log_function_line
 from .telemetry import Buffering, TelemetrySubscriber, subscribe_telemetry
 
 __all__ = [
     "Buffering",
     "LogSink",
+    "LogsSubscriber",
     "TelemetrySubscriber",
     "attach_log_sink",
     "log_extension_line",
     "log_function_line",
+    "subscribe_logs",
     "subscribe_telemetry",
 ]

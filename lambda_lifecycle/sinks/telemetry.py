@@ -50,7 +50,7 @@ from anyio.abc import TaskGroup
 from ..core.errors import APIError
 from ..engine.observe import LifecycleEvent, Listener
 from ..formats.jsonlog import decode_json, encode_array
-from ..formats.records import TELEMETRY_STREAMS, LogsDropped, TelemetryStream
+from ..formats.records import TELEMETRY_STREAMS, LogsDropped, TelemetryRecord, TelemetryStream
 from ..formats.records import TelemetrySubscription as SubscriptionRecord
 from . import router
 from .entry import Entry
@@ -67,6 +67,7 @@ __all__ = [
     "Buffering",
     "Deliver",
     "TelemetrySubscriber",
+    "start_subscription",
     "subscribe_telemetry",
     "validate_types",
 ]
@@ -469,7 +470,15 @@ def subscribe_telemetry(
         max_backlog=max_backlog,
         generation_bound=generation_bound,
     )
+    start_subscription(env, subscriber, SubscriptionRecord(name, "Subscribed", streams))
+    return subscriber
+
+
+def start_subscription(
+    env: Environment, subscriber: TelemetrySubscriber, notice: TelemetryRecord
+) -> None:
+    """Attach ``subscriber`` to ``env``: it first takes what is owed of the Init under way, then
+    ``notice`` (its subscription's record) goes to every sink, the new subscriber included."""
     fanout = router.attach(env, subscriber)
     subscriber.accept(fanout.init_entries())  # joining during Init: its earlier events are owed
-    fanout.publish(SubscriptionRecord(name, "Subscribed", streams))
-    return subscriber
+    fanout.publish(notice)
