@@ -107,15 +107,27 @@ _T = TypeVar("_T")
 def format_time(moment: datetime) -> str:
     """``moment`` as AWS writes times: UTC, milliseconds, ``Z`` (``2022-10-12T00:00:15.064Z``).
 
-    A naive ``datetime`` is taken to be UTC; sub-millisecond digits are truncated.
+    A naive ``datetime`` is taken to be UTC; sub-millisecond digits are truncated. The last few
+    moments formatted are remembered (an invocation's spans start at the same few moments).
     """
+    text = _RECENT_MOMENTS.get(moment)
+    if text is not None:
+        return text
     utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
     wall = utc.timestamp()
     if 0 <= wall < _EXACT_WALL:  # the usual case, through format_wall's cache of the last second
-        return format_wall(wall)
-    utc = utc.astimezone(UTC)
-    return utc.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+        text = format_wall(wall)
+    else:
+        utc = utc.astimezone(UTC)
+        text = utc.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+    if len(_RECENT_MOMENTS) >= _RECENT_LIMIT:
+        _RECENT_MOMENTS.clear()
+    _RECENT_MOMENTS[moment] = text
+    return text
 
+
+_RECENT_MOMENTS: dict[datetime, str] = {}
+"""The moments :func:`format_time` wrote last, and their text."""
 
 _EXACT_WALL = 2.0**32
 """Below this Unix time (the year 2106) a float holds every microsecond of a ``datetime``
@@ -134,9 +146,6 @@ class _SecondCache:
 
 _LAST_SECOND = _SecondCache()
 _MILLISECONDS = tuple(f".{ms:03d}Z" for ms in range(1000))
-_RECENT: dict[float, str] = {}
-"""The times :func:`format_wall` wrote last, and their text: an invocation's records write the
-same few moments several times (an event's time and the start of its spans)."""
 _RECENT_LIMIT = 16
 
 
@@ -145,12 +154,8 @@ def format_wall(wall: float) -> str:
     ``datetime``.
 
     The invoke path formats several times per invocation; the date and time of day are
-    formatted once per second and reused, the milliseconds looked up, and the last few times
-    remembered.
+    formatted once per second and reused, the milliseconds looked up.
     """
-    text = _RECENT.get(wall)
-    if text is not None:
-        return text
     second = int(wall)
     # Microseconds rounded half to even, then truncated to milliseconds: what
     # datetime.fromtimestamp (and so format_time) does.
@@ -162,11 +167,7 @@ def format_wall(wall: float) -> str:
     if second != last.second:
         last.second = second
         last.text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-    text = last.text + _MILLISECONDS[microseconds // 1000]
-    if len(_RECENT) >= _RECENT_LIMIT:
-        _RECENT.clear()
-    _RECENT[wall] = text
-    return text
+    return last.text + _MILLISECONDS[microseconds // 1000]
 
 
 def parse_time(text: str) -> datetime:

@@ -169,31 +169,33 @@ def render_end(record: End) -> str:
     return f"END RequestId: {record.request_id}"
 
 
-def _report_fields(record: Report) -> list[str]:
+def _report_fields(record: Report, style: Style) -> list[str]:
     max_memory = UNKNOWN_MEMORY if record.max_memory_used_mb is None else record.max_memory_used_mb
     fields = [
         f"RequestId: {record.request_id}",
-        f"Duration: {_ms(record.duration_ms)}",
+        f"Duration: {record.duration_ms:.2f} ms",
         f"Billed Duration: {record.billed_duration_ms} ms",
         f"Memory Size: {record.memory_size_mb} MB",
         f"Max Memory Used: {max_memory} MB",
     ]
     if record.init_duration_ms is not None:
-        fields.append(f"Init Duration: {_ms(record.init_duration_ms)}")
+        fields.append(f"Init Duration: {record.init_duration_ms:.2f} ms")
     if record.restore_duration_ms is not None:
-        fields.append(f"Restore Duration: {_ms(record.restore_duration_ms)}")
+        fields.append(f"Restore Duration: {record.restore_duration_ms:.2f} ms")
     if record.billed_restore_duration_ms is not None:
         fields.append(f"Billed Restore Duration: {record.billed_restore_duration_ms} ms")
+    if style == "current":
+        if record.status is not None and record.status != "success":
+            fields.append(f"Status: {record.status}")
+        if record.error_type is not None:
+            fields.append(f"Error Type: {record.error_type}")
     return fields
 
 
 def render_report(record: Report, style: Style = "current", *, xray: bool = True) -> str:
     """The ``REPORT`` line, plus an ``XRAY`` line when the record carries tracing (and ``xray``
     is true: Lambda writes that part only for a sampled trace, see :func:`sampled`)."""
-    fields = _report_fields(record)
-    if style == "current":
-        fields += _outcome_fields(record.status, record.error_type, always=False)
-    text = _line("REPORT", fields)
+    text = "REPORT " + _FIELD_SEPARATOR.join(_report_fields(record, style))
     tracing = record.tracing
     return text if tracing is None or not xray else f"{text}\n{render_xray(tracing)}"
 

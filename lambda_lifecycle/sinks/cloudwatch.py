@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from typing import IO, TYPE_CHECKING, Any, Literal
+from typing import IO, TYPE_CHECKING, Literal
 
 from ..formats.jsonlog import render_json_line
 from ..formats.records import (
@@ -107,29 +107,36 @@ def _output_json(record: FunctionLog | ExtensionLog) -> str:
     return content if isinstance(content, str) else render_json_line(content.to_record())
 
 
-TextRenderer = Callable[[Any, Style], str | None]
+def text_line(record: object, style: Style = "current") -> str | None:
+    """The plain-text log event Lambda writes for ``record`` in ``style``, or None where it
+    writes none (a two-line event is one string with an embedded newline).
 
-_TEXT_RENDERERS: dict[type[Any], TextRenderer] = {
-    InitStart: lambda r, _: render_init_start(r) if r.phase == "init" else None,
-    InitReport: lambda r, _: render_init_report(r) if init_report_logged(r) else None,
-    RestoreReport: lambda r, _: render_restore_report(r) if r.status != "success" else None,
-    Start: lambda r, _: render_start(r),
-    End: lambda r, _: render_end(r),
-    Report: lambda r, style: render_report(r, style, xray=sampled(r.tracing)),
-    LegacyError: lambda r, style: render_legacy_error(r) if style == "legacy" else None,
-    LegacyTimeout: lambda r, style: render_legacy_timeout(r) if style == "legacy" else None,
-    FunctionLog: lambda r, _: _output_text(r),
-    ExtensionLog: lambda r, _: _output_text(r),
-}
-"""The plain-text line of each record type, or None where Lambda writes none in that style
-(the older format's notices are written only in that format)."""
-
-
-def text_line(record: Any, style: Style = "current") -> str | None:
-    """The plain-text log event Lambda writes for ``record`` in ``style``, if any (a two-line
-    event is one string with an embedded newline)."""
-    render = _TEXT_RENDERERS.get(type(record))
-    return None if render is None else render(record, style)
+    An invocation writes ``START``, ``END`` and ``REPORT`` (its ``XRAY`` part for a sampled
+    trace), and in the older format its notice of a timeout or a crash; an Init writes
+    ``INIT_START`` (not for a suppressed init) and ``INIT_REPORT`` when
+    :func:`init_report_logged`; a Restore writes ``RESTORE_REPORT`` when it did not succeed;
+    output lines are written as they came (an application record by its message).
+    """
+    match record:
+        case Start():
+            return render_start(record)
+        case End():
+            return render_end(record)
+        case Report():
+            return render_report(record, style, xray=sampled(record.tracing))
+        case FunctionLog() | ExtensionLog():
+            return _output_text(record)
+        case LegacyError():
+            return render_legacy_error(record) if style == "legacy" else None
+        case LegacyTimeout():
+            return render_legacy_timeout(record) if style == "legacy" else None
+        case InitStart():
+            return render_init_start(record) if record.phase == "init" else None
+        case InitReport():
+            return render_init_report(record) if init_report_logged(record) else None
+        case RestoreReport():
+            return render_restore_report(record) if record.status != "success" else None
+    return None
 
 
 def json_line(entry: Entry) -> str | None:
@@ -165,7 +172,7 @@ def _stream_writer(stream: IO[str]) -> Writer:
     write, flush = stream.write, stream.flush
 
     def write_lines(lines: list[str]) -> None:
-        write("".join(f"{line}\n" for line in lines))
+        write("\n".join(lines) + "\n")
         flush()
 
     return write_lines

@@ -60,7 +60,10 @@ class Entry:
         """The event as UTF-8 JSON (what a Telemetry API batch carries, and counts)."""
         data = self._encoded
         if data is None:
-            data = self._encoded = encode_json(self.envelope())
+            event = self._envelope
+            if event is None:
+                event = self._envelope = envelope(self.record, self.wall)
+            data = self._encoded = encode_json(event)
         return data
 
     def size(self) -> int:

@@ -88,10 +88,6 @@ def _error_type(error: Mapping[str, Any] | None) -> str | None:
     return None if value is None else str(value)
 
 
-def _moment(wall: float) -> datetime:
-    return datetime.fromtimestamp(wall, UTC)
-
-
 def invocation_entries(
     inv: Invocation,
     config: FunctionConfig,
@@ -124,7 +120,7 @@ def invocation_entries(
     status, error_type = outcome(inv.status, _error_type(result.error))
     started = inv.started
     answer_wall = answered + offset
-    at_answer = _moment(answer_wall)  # the start of the spans that begin at the answer
+    at_answer = datetime.fromtimestamp(answer_wall, UTC)  # where spans that begin there start
     if done:
         runtime_done = _runtime_done(
             inv, status, error_type, offset=offset, at_answer=at_answer, tracing=tracing
@@ -181,7 +177,7 @@ def _runtime_done(
     produced = inv.produced_bytes
     spans: tuple[Span, ...] = ()
     if produced is not None:
-        at_start = at_answer if started is None else _moment(started + offset)
+        at_start = at_answer if started is None else datetime.fromtimestamp(started + offset, UTC)
         spans = (
             Span("responseLatency", at_start, latency_ms),
             Span("responseDuration", at_answer, 0.0),
