@@ -99,6 +99,7 @@ async def test_cold_start_then_warm_invoke() -> None:
     cold = ["150.00 ms", "400 ms", "Init Duration: 250.00 ms"]  # billed: ceil(150 + 250)
     assert lines == [
         f"INIT_START Runtime Version: {VERSION}\tRuntime Version ARN: {ARN}",
+        "EXTENSION\tName: recorder\tState: Ready\tEvents: [INVOKE, SHUTDOWN]",
         "START RequestId: r1 Version: $LATEST",
         "END RequestId: r1",
         report("r1", *cold, memory=512),
@@ -173,7 +174,8 @@ async def test_extension_crash_before_the_answer() -> None:
     ext = RecordingExtension(crash_on_invoke=True)
     lines, legacy = await run(EchoRuntime(handler=sleeping(0.5)), invoking("r1"), extensions=(ext,))
     assert lines[-1].endswith("\tStatus: error\tError Type: Extension.Crash")
-    assert legacy[2] == (
+    assert legacy[1] == "EXTENSION\tName: recorder\tState: Ready\tEvents: [INVOKE, SHUTDOWN]"
+    assert legacy[3] == (
         "RequestId: r1 Error: extension recorder exited with error: exit status 1\nExtension.Crash"
     )
 

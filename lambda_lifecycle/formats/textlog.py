@@ -50,6 +50,7 @@ from ..core.deadlines import billed_duration_ms
 from .records import (
     STATUSES,
     End,
+    ExtensionState,
     InitPhase,
     InitReport,
     InitStart,
@@ -59,6 +60,7 @@ from .records import (
     RestoreReport,
     Start,
     Status,
+    TelemetrySubscription,
     Tracing,
     format_time,
     parse_time,
@@ -73,6 +75,7 @@ __all__ = [
     "follows_current_billing",
     "parse_line",
     "render_end",
+    "render_extension",
     "render_init_report",
     "render_init_start",
     "render_legacy_error",
@@ -81,6 +84,7 @@ __all__ = [
     "render_report",
     "render_restore_report",
     "render_start",
+    "render_telemetry_subscription",
     "render_xray",
     "sampled",
 ]
@@ -203,6 +207,30 @@ def render_report(record: Report, style: Style = "current", *, xray: bool = True
 def sampled(tracing: Tracing | None) -> bool:
     """Whether the trace header says ``Sampled=1``: then ``REPORT`` has its ``XRAY`` part."""
     return tracing is not None and "Sampled=1" in tracing.value.split(";")
+
+
+# EXTENSION and TELEMETRY lines, as CloudWatch log streams recorded from AWS show them (for
+# example "EXTENSION<TAB>Name: AppConfigAgent<TAB>State: Ready<TAB>Events: [INVOKE, SHUTDOWN]"
+# and "TELEMETRY<TAB>Name: datadog-agent<TAB>State: Subscribed<TAB>Types: [Platform, Function,
+# Extension]", quoted in users' public reports of their function logs): unlike REPORT, a tab
+# follows the keyword too; lists are bracketed and separated by ", "; the telemetry streams are
+# capitalised.
+
+
+def render_extension(record: ExtensionState) -> str:
+    """``EXTENSION<TAB>Name: …<TAB>State: Ready<TAB>Events: [INVOKE, SHUTDOWN]``."""
+    events = ", ".join(record.events)
+    return _FIELD_SEPARATOR.join(
+        ("EXTENSION", f"Name: {record.name}", f"State: {record.state}", f"Events: [{events}]")
+    )
+
+
+def render_telemetry_subscription(record: TelemetrySubscription) -> str:
+    """``TELEMETRY<TAB>Name: …<TAB>State: Subscribed<TAB>Types: [Platform, Function]``."""
+    types = ", ".join(stream.capitalize() for stream in record.types)
+    return _FIELD_SEPARATOR.join(
+        ("TELEMETRY", f"Name: {record.name}", f"State: {record.state}", f"Types: [{types}]")
+    )
 
 
 def render_init_report(record: InitReport) -> str:

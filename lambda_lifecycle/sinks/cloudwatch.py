@@ -39,6 +39,7 @@ from ..formats.jsonlog import render_json_line
 from ..formats.records import (
     End,
     ExtensionLog,
+    ExtensionState,
     FunctionLog,
     InitReport,
     InitStart,
@@ -51,6 +52,7 @@ from ..formats.records import (
 from ..formats.textlog import (
     Style,
     render_end,
+    render_extension,
     render_init_report,
     render_init_start,
     render_legacy_error,
@@ -115,7 +117,9 @@ def text_line(record: object, style: Style = "current") -> str | None:
     trace), and in the older format its notice of a timeout or a crash; an Init writes
     ``INIT_START`` (not for a suppressed init) and ``INIT_REPORT`` when
     :func:`init_report_logged`; a Restore writes ``RESTORE_REPORT`` when it did not succeed;
-    output lines are written as they came (an application record by its message).
+    an extension's registration writes ``EXTENSION`` (when it registers: AWS writes it among the
+    Init's lines); output lines are written as they came (an application record by its
+    message).
     """
     match record:
         case Start():
@@ -136,6 +140,8 @@ def text_line(record: object, style: Style = "current") -> str | None:
             return render_init_report(record) if init_report_logged(record) else None
         case RestoreReport():
             return render_restore_report(record) if record.status != "success" else None
+        case ExtensionState():
+            return render_extension(record)
     return None
 
 
