@@ -116,6 +116,9 @@ async def test_telemetry_across_a_timeout_reset_reaches_each_generation_once(
     assert [t for t, _ in new].count("platform.initStart") == 1
     waited = [r for r in records if r["kind"] == "waited"]
     assert [(r["request_id"], r["got"]) for r in waited][:1] == [(first_id, True)]
+    # Each generation's extension writes its EXTENSION and TELEMETRY lines.
+    assert log.count("EXTENSION\tName: waiter\tState: Ready\tEvents: [INVOKE, SHUTDOWN]") == 2
+    assert log.count("TELEMETRY\tName: waiter\tState: Subscribed\tTypes: [Platform]") == 2
 
 
 LOGS_SPECS = Path(__file__).resolve().parent.parent / "specs" / "logs"

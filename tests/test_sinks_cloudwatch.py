@@ -461,3 +461,22 @@ def test_bad_options_are_refused() -> None:
     with pytest.raises(ValueError, match="style 'old'"):
         attach_log_sink(env, print, style="old")  # type: ignore[arg-type]
     assert not env._hub.listening
+
+
+async def test_an_extensions_telemetry_subscription_writes_its_telemetry_line() -> None:
+    async def ignore(batch: list[dict[str, Any]]) -> None:
+        del batch
+
+    lines: list[str] = []
+    env = Environment(EchoRuntime().participant())
+    with attach_log_sink(env, lines.append):
+        async with env:
+            own = subscribe_telemetry(env, ["platform"], deliver=ignore)  # the embedder's own
+            ext = subscribe_telemetry(
+                env, ["platform", "function"], deliver=ignore, name="agent", generation_bound=True
+            )
+            own.close()
+            ext.close()
+    assert [line for line in lines if line.startswith("TELEMETRY")] == [
+        "TELEMETRY\tName: agent\tState: Subscribed\tTypes: [Platform, Function]"
+    ]

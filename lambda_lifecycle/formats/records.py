@@ -785,13 +785,19 @@ class ExtensionState:
 
 @dataclass(frozen=True, slots=True)
 class TelemetrySubscription:
-    """``platform.telemetrySubscription``: an extension subscribed to the Telemetry API."""
+    """``platform.telemetrySubscription``: an extension subscribed to the Telemetry API.
+
+    ``extension`` says whether an extension made it (Lambda then writes a ``TELEMETRY`` line
+    too); an embedder's own in-process subscription is not an extension's. It is not part of
+    the event.
+    """
 
     TYPE: ClassVar[str] = "platform.telemetrySubscription"
 
     name: str
     state: str
     types: tuple[TelemetryStream, ...]
+    extension: bool = True
 
     def to_record(self) -> dict[str, Any]:
         return {"name": self.name, "state": self.state, "types": list(self.types)}

@@ -48,6 +48,7 @@ from ..formats.records import (
     Report,
     RestoreReport,
     Start,
+    TelemetrySubscription,
 )
 from ..formats.textlog import (
     Style,
@@ -60,6 +61,7 @@ from ..formats.textlog import (
     render_report,
     render_restore_report,
     render_start,
+    render_telemetry_subscription,
     sampled,
 )
 from . import router
@@ -117,9 +119,10 @@ def text_line(record: object, style: Style = "current") -> str | None:
     trace), and in the older format its notice of a timeout or a crash; an Init writes
     ``INIT_START`` (not for a suppressed init) and ``INIT_REPORT`` when
     :func:`init_report_logged`; a Restore writes ``RESTORE_REPORT`` when it did not succeed;
-    an extension's registration writes ``EXTENSION`` (when it registers: AWS writes it among the
-    Init's lines); output lines are written as they came (an application record by its
-    message).
+    an extension's registration writes ``EXTENSION`` and its telemetry subscription
+    ``TELEMETRY`` (when they happen; AWS writes them among the Init's lines, ``TELEMETRY``
+    first: here they come in the order they happened); output lines are written as they came
+    (an application record by its message).
     """
     match record:
         case Start():
@@ -142,6 +145,8 @@ def text_line(record: object, style: Style = "current") -> str | None:
             return render_restore_report(record) if record.status != "success" else None
         case ExtensionState():
             return render_extension(record)
+        case TelemetrySubscription():
+            return render_telemetry_subscription(record) if record.extension else None
     return None
 
 

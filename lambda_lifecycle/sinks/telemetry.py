@@ -470,7 +470,8 @@ def subscribe_telemetry(
         max_backlog=max_backlog,
         generation_bound=generation_bound,
     )
-    start_subscription(env, subscriber, SubscriptionRecord(name, "Subscribed", streams))
+    notice = SubscriptionRecord(name, "Subscribed", streams, extension=generation_bound)
+    start_subscription(env, subscriber, notice)
     return subscriber
 
 
