@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any, ClassVar, Literal, Protocol, Self, TypeVar, cast, get_args
+from typing import Any, ClassVar, Literal, NamedTuple, Protocol, Self, TypeVar, cast, get_args
 
 from ..core.config import InitializationType
 from ..core.deadlines import InitPhase
@@ -324,10 +324,11 @@ def _outcome_record(
 
 
 # --- building blocks --------------------------------------------------------------------------
+# Spans and tracing are small parts of records, made several times per invocation: named tuples
+# (frozen, and the cheapest named data to make).
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
+class Span(NamedTuple):
     """A named stretch of a phase: ``{name, start, durationMs}``."""
 
     name: str
@@ -343,8 +344,7 @@ class Span:
         return cls(_text(obj, "name"), parse_time(_text(obj, "start")), _number(obj, "durationMs"))
 
 
-@dataclass(frozen=True, slots=True)
-class Tracing:
+class Tracing(NamedTuple):
     """The trace context of an invocation: ``{spanId?, type, value}``.
 
     ``value`` is an ``X-Amzn-Trace-Id`` header value (``Root=1-…;Parent=…;Sampled=1``).

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from typing import IO, TYPE_CHECKING, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 from ..formats.jsonlog import render_json_line
 from ..formats.records import (
@@ -111,6 +111,34 @@ def _output_json(record: FunctionLog | ExtensionLog) -> str:
     return content if isinstance(content, str) else render_json_line(content.to_record())
 
 
+def _legacy_only(render: Callable[[Any], str]) -> Callable[[Any, Style], str | None]:
+    """A notice the older format alone writes."""
+    return lambda record, style: render(record) if style == "legacy" else None
+
+
+_TEXT_LINES: dict[type[Any], Callable[[Any, Style], str | None]] = {
+    Start: lambda record, _: render_start(record),
+    End: lambda record, _: render_end(record),
+    Report: lambda record, style: render_report(record, style, xray=sampled(record.tracing)),
+    FunctionLog: lambda record, _: _output_text(record),
+    ExtensionLog: lambda record, _: _output_text(record),
+    LegacyError: _legacy_only(render_legacy_error),
+    LegacyTimeout: _legacy_only(render_legacy_timeout),
+    InitStart: lambda record, _: render_init_start(record) if record.phase == "init" else None,
+    InitReport: lambda record, _: (
+        render_init_report(record) if init_report_logged(record) else None
+    ),
+    RestoreReport: lambda record, _: (
+        render_restore_report(record) if record.status != "success" else None
+    ),
+    ExtensionState: lambda record, _: render_extension(record),
+    TelemetrySubscription: lambda record, _: (
+        render_telemetry_subscription(record) if record.extension else None
+    ),
+}
+"""How each kind of record is written in plain text (see :func:`text_line`)."""
+
+
 def text_line(record: object, style: Style = "current") -> str | None:
     """The plain-text log event Lambda writes for ``record`` in ``style``, or None where it
     writes none (a two-line event is one string with an embedded newline).
@@ -124,30 +152,8 @@ def text_line(record: object, style: Style = "current") -> str | None:
     first: here they come in the order they happened); output lines are written as they came
     (an application record by its message).
     """
-    match record:
-        case Start():
-            return render_start(record)
-        case End():
-            return render_end(record)
-        case Report():
-            return render_report(record, style, xray=sampled(record.tracing))
-        case FunctionLog() | ExtensionLog():
-            return _output_text(record)
-        case LegacyError():
-            return render_legacy_error(record) if style == "legacy" else None
-        case LegacyTimeout():
-            return render_legacy_timeout(record) if style == "legacy" else None
-        case InitStart():
-            return render_init_start(record) if record.phase == "init" else None
-        case InitReport():
-            return render_init_report(record) if init_report_logged(record) else None
-        case RestoreReport():
-            return render_restore_report(record) if record.status != "success" else None
-        case ExtensionState():
-            return render_extension(record)
-        case TelemetrySubscription():
-            return render_telemetry_subscription(record) if record.extension else None
-    return None
+    write = _TEXT_LINES.get(type(record))
+    return None if write is None else write(record, style)
 
 
 def json_line(entry: Entry) -> str | None:

@@ -54,10 +54,15 @@ class LogsSubscriber(TelemetrySubscriber):
             return
         streams = self._streams
         version = self.schema_version
+        taken: list[Entry] = []
+        events: list[bytes] = []
         for entry in entries:
             event = logs_event(entry.record, entry.wall, version)
             if event is not None and event["type"].split(".")[0] in streams:
-                self._take(encode_json(event), entry.time, entry.wall)
+                taken.append(entry)
+                events.append(encode_json(event))
+        if taken:
+            self._take_run(taken, events)
 
 
 def subscribe_logs(

@@ -113,15 +113,18 @@ class Router:
         self._init: list[Entry] | None = None  # the entries of the Init phase under way
 
     def _dispatch(self, entries: Sequence[Entry]) -> None:
+        # An Init phase's entries are kept from its platform.initStart (which comes alone) to
+        # its platform.initReport.
         init = self._init
-        for entry in entries:
-            if init is not None:
-                init.append(entry)
-                if type(entry.record) is InitReport:
-                    init = None
-            elif type(entry.record) is InitStart:
-                init = [entry]
-        self._init = init
+        if init is not None or type(entries[0].record) is InitStart:
+            for entry in entries:
+                if init is not None:
+                    init.append(entry)
+                    if type(entry.record) is InitReport:
+                        init = None
+                elif type(entry.record) is InitStart:
+                    init = [entry]
+            self._init = init
         for sink in self.sinks:
             sink.accept(entries)
 

@@ -177,6 +177,8 @@ class TelemetrySubscriber:
         "_env",
         "_listening",
         "_max_backlog",
+        "_max_bytes",
+        "_max_items",
         "_opened_at",
         "_platform",
         "_queued",
@@ -209,6 +211,8 @@ class TelemetrySubscriber:
         self.name = name
         self.types = types
         self.buffering = buffering
+        self._max_items = buffering.max_items
+        self._max_bytes = buffering.max_bytes
         self.delivered = 0
         self._deliver = deliver
         self._streams = frozenset(types)
@@ -247,9 +251,31 @@ class TelemetrySubscriber:
         if self._closing:
             return
         streams = self._streams
-        for entry in entries:
-            if entry.stream in streams:
-                self._take(entry.encoded(), entry.time, entry.wall)
+        taken = [entry for entry in entries if entry.stream in streams]
+        if taken:
+            self._take_run(taken, [entry.encoded() for entry in taken])
+
+    def _take_run(self, entries: list[Entry], events: list[bytes]) -> None:
+        """Buffer ``events`` (UTF-8 JSON), those of ``entries``, in order."""
+        count = len(events)
+        size = sum(map(len, events))
+        batch = self._batch
+        if (
+            len(batch) + count < self._max_items
+            and self._bytes + size < self._max_bytes
+            and self._queued + count <= self._max_backlog
+            and not self._dropped_records
+        ):
+            # They all fit without completing the batch: the outcome of taking them one by one,
+            # at once (the usual case: an invocation's records).
+            batch += events
+            self._bytes += size
+            self._queued += count
+            if self._opened_at is None and self._listening:
+                self._open_batch(entries[0].time)
+            return
+        for entry, event in zip(entries, events, strict=True):
+            self._take(event, entry.time, entry.wall)
 
     def expect(self, at: float) -> None:
         """A ``platform.*`` event of time ``at`` is due: its batch's timer starts then."""
@@ -291,15 +317,18 @@ class TelemetrySubscriber:
             self._add(notice.encoded(), at)
 
     def _add(self, event: bytes, at: float) -> None:
-        limits = self.buffering
+        max_bytes = self._max_bytes
         size = len(event)
-        if self._batch and self._bytes + size > limits.max_bytes:
-            self._seal()
+        total = self._bytes + size
         batch = self._batch
+        if batch and total > max_bytes:  # it would not fit: it starts the next batch
+            self._seal()
+            batch = self._batch
+            total = size
         batch.append(event)
-        self._bytes += size
+        self._bytes = total
         self._queued += 1
-        if len(batch) >= limits.max_items or self._bytes >= limits.max_bytes:
+        if len(batch) >= self._max_items or total >= max_bytes:
             self._seal()
         elif self._opened_at is None and self._listening:
             self._open_batch(at)
