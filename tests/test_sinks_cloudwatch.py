@@ -99,6 +99,7 @@ async def test_cold_start_then_warm_invoke() -> None:
     cold = ["150.00 ms", "400 ms", "Init Duration: 250.00 ms"]  # billed: ceil(150 + 250)
     assert lines == [
         f"INIT_START Runtime Version: {VERSION}\tRuntime Version ARN: {ARN}",
+        "EXTENSION\tName: recorder\tState: Ready\tEvents: [INVOKE, SHUTDOWN]",
         "START RequestId: r1 Version: $LATEST",
         "END RequestId: r1",
         report("r1", *cold, memory=512),
@@ -173,7 +174,8 @@ async def test_extension_crash_before_the_answer() -> None:
     ext = RecordingExtension(crash_on_invoke=True)
     lines, legacy = await run(EchoRuntime(handler=sleeping(0.5)), invoking("r1"), extensions=(ext,))
     assert lines[-1].endswith("\tStatus: error\tError Type: Extension.Crash")
-    assert legacy[2] == (
+    assert legacy[1] == "EXTENSION\tName: recorder\tState: Ready\tEvents: [INVOKE, SHUTDOWN]"
+    assert legacy[3] == (
         "RequestId: r1 Error: extension recorder exited with error: exit status 1\nExtension.Crash"
     )
 
@@ -459,3 +461,22 @@ def test_bad_options_are_refused() -> None:
     with pytest.raises(ValueError, match="style 'old'"):
         attach_log_sink(env, print, style="old")  # type: ignore[arg-type]
     assert not env._hub.listening
+
+
+async def test_an_extensions_telemetry_subscription_writes_its_telemetry_line() -> None:
+    async def ignore(batch: list[dict[str, Any]]) -> None:
+        del batch
+
+    lines: list[str] = []
+    env = Environment(EchoRuntime().participant())
+    with attach_log_sink(env, lines.append):
+        async with env:
+            own = subscribe_telemetry(env, ["platform"], deliver=ignore)  # the embedder's own
+            ext = subscribe_telemetry(
+                env, ["platform", "function"], deliver=ignore, name="agent", generation_bound=True
+            )
+            own.close()
+            ext.close()
+    assert [line for line in lines if line.startswith("TELEMETRY")] == [
+        "TELEMETRY\tName: agent\tState: Subscribed\tTypes: [Platform, Function]"
+    ]

@@ -84,7 +84,9 @@ async def test_every_transition_is_one_structlog_event_with_the_documented_keys(
         }
         for data in fired
     ]
-    assert len(lines) == 1 + 4 * 3  # the sink works alongside: INIT_START, START, END, REPORT
+    # The sink works alongside: INIT_START, EXTENSION (again after the Reset), and START, END,
+    # REPORT for each invocation.
+    assert len(lines) == 1 + 2 + 4 * 3
 
 
 async def test_every_lifecycle_event_reaches_structlog_in_order() -> None:

@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lambda_lifecycle.core import deadlines
-from lambda_lifecycle.formats import textlog
+from lambda_lifecycle.formats import records, textlog
 from lambda_lifecycle.formats.records import (
     End,
     InitReport,
@@ -566,3 +566,20 @@ def test_rendering_is_a_fixed_point_for_any_duration(
 ) -> None:
     line = render_report(replace(record, duration_ms=duration), style)
     assert render_report(as_report(line), style) == line
+
+
+def test_extension_and_telemetry_lines_as_aws_writes_them() -> None:
+    # As recorded CloudWatch streams show them: a tab after the keyword too, ", " in lists.
+    render_extension = textlog.render_extension
+    render_telemetry_subscription = textlog.render_telemetry_subscription
+    record = records.ExtensionState("AppConfigAgent", "Ready", ("INVOKE", "SHUTDOWN"))
+    assert render_extension(record) == (
+        "EXTENSION\tName: AppConfigAgent\tState: Ready\tEvents: [INVOKE, SHUTDOWN]"
+    )
+    assert render_extension(records.ExtensionState("lambda-adapter", "Ready", ())) == (
+        "EXTENSION\tName: lambda-adapter\tState: Ready\tEvents: []"
+    )
+    subscription = records.TelemetrySubscription("agent", "Subscribed", ("platform", "function"))
+    assert render_telemetry_subscription(subscription) == (
+        "TELEMETRY\tName: agent\tState: Subscribed\tTypes: [Platform, Function]"
+    )

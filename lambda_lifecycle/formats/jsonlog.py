@@ -27,12 +27,16 @@ from .records import (
     AppLog,
     TelemetryRecord,
     format_time,
+    format_wall,
     parse_time,
     record_from,
 )
 
 __all__ = [
     "TelemetryEvent",
+    "decode_json",
+    "encode_array",
+    "encode_json",
     "envelope",
     "function_log_record",
     "json_size",
@@ -69,13 +73,15 @@ class TelemetryEvent:
         return envelope(self.record, self.time)
 
 
-def envelope(record: TelemetryRecord, time: datetime) -> dict[str, Any]:
-    """``{"time", "type", "record"}`` for ``record`` happening at ``time``.
+def envelope(record: TelemetryRecord, time: datetime | float) -> dict[str, Any]:
+    """``{"time", "type", "record"}`` for ``record`` happening at ``time``: a ``datetime``
+    (naive means UTC) or a Unix time in seconds.
 
-    A naive ``time`` is taken to be UTC. Raises ``ValueError`` when the record lacks a field
-    the Telemetry API requires (see :mod:`.records`).
+    Raises ``ValueError`` when the record lacks a field the Telemetry API requires (see
+    :mod:`.records`).
     """
-    return {"time": format_time(time), "type": record.TYPE, "record": record.to_record()}
+    when = format_time(time) if isinstance(time, datetime) else format_wall(time)
+    return {"time": when, "type": record.TYPE, "record": record.to_record()}
 
 
 def parse_envelope(data: Mapping[str, Any]) -> TelemetryEvent:
@@ -112,12 +118,30 @@ def render_json_line(data: Mapping[str, Any]) -> str:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
+def encode_json(data: Mapping[str, Any] | Sequence[Any]) -> bytes:
+    """``data`` (an object or an array) as the compact UTF-8 JSON of :func:`render_json_line`."""
+    if _orjson is not None:
+        encoded: bytes = _orjson.dumps(data)
+        return encoded
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+
+
 def json_size(data: Mapping[str, Any] | Sequence[Any]) -> int:
     """The size in bytes of ``data`` (an object or an array) as the compact UTF-8 JSON of
     :func:`render_json_line`."""
+    return len(encode_json(data))
+
+
+def encode_array(items: Sequence[bytes]) -> bytes:
+    """The JSON array of already encoded JSON values (a Telemetry API batch's body)."""
+    return b"[" + b",".join(items) + b"]"
+
+
+def decode_json(data: bytes) -> Any:
+    """The value of UTF-8 JSON ``data``, exactly as it was encoded (key order, every float)."""
     if _orjson is not None:
-        return len(_orjson.dumps(data))
-    return len(json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode())
+        return _orjson.loads(data)
+    return json.loads(data)
 
 
 def _is_envelope(data: Mapping[str, Any]) -> bool:

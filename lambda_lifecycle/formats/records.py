@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any, ClassVar, Literal, Protocol, Self, TypeVar, cast, get_args
+from typing import Any, ClassVar, Literal, NamedTuple, Protocol, Self, TypeVar, cast, get_args
 
 from ..core.config import InitializationType
 from ..core.deadlines import InitPhase
@@ -107,10 +107,31 @@ _T = TypeVar("_T")
 def format_time(moment: datetime) -> str:
     """``moment`` as AWS writes times: UTC, milliseconds, ``Z`` (``2022-10-12T00:00:15.064Z``).
 
-    A naive ``datetime`` is taken to be UTC; sub-millisecond digits are truncated.
+    A naive ``datetime`` is taken to be UTC; sub-millisecond digits are truncated. The last few
+    moments formatted are remembered (an invocation's spans start at the same few moments).
     """
-    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return utc.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+    text = _RECENT_MOMENTS.get(moment)
+    if text is not None:
+        return text
+    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    wall = utc.timestamp()
+    if 0 <= wall < _EXACT_WALL:  # the usual case, through format_wall's cache of the last second
+        text = format_wall(wall)
+    else:
+        utc = utc.astimezone(UTC)
+        text = utc.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+    if len(_RECENT_MOMENTS) >= _RECENT_LIMIT:
+        _RECENT_MOMENTS.clear()
+    _RECENT_MOMENTS[moment] = text
+    return text
+
+
+_RECENT_MOMENTS: dict[datetime, str] = {}
+"""The moments :func:`format_time` wrote last, and their text."""
+
+_EXACT_WALL = 2.0**32
+"""Below this Unix time (the year 2106) a float holds every microsecond of a ``datetime``
+exactly enough for :func:`format_wall` to round back to it."""
 
 
 class _SecondCache:
@@ -125,6 +146,7 @@ class _SecondCache:
 
 _LAST_SECOND = _SecondCache()
 _MILLISECONDS = tuple(f".{ms:03d}Z" for ms in range(1000))
+_RECENT_LIMIT = 16
 
 
 def format_wall(wall: float) -> str:
@@ -277,11 +299,36 @@ def _tracing_object(tracing: Tracing | None) -> dict[str, Any] | None:
     return tracing.to_record() if tracing is not None else None
 
 
+def _outcome_record(
+    request_id: str,
+    status: str,
+    error_type: str | None,
+    *,
+    metrics: dict[str, Any] | None,
+    spans: tuple[Span, ...],
+    tracing: Tracing | None,
+) -> dict[str, Any]:
+    """The ``record`` of ``platform.runtimeDone`` and ``platform.report``, in AWS's key order:
+    ``requestId``, ``status``, then ``errorType``, ``metrics``, ``spans``, ``tracing`` when
+    present."""
+    record: dict[str, Any] = {"requestId": request_id, "status": status}
+    if error_type is not None:
+        record["errorType"] = error_type
+    if metrics is not None:
+        record["metrics"] = metrics
+    if spans:
+        record["spans"] = [span.to_record() for span in spans]
+    if tracing is not None:
+        record["tracing"] = tracing.to_record()
+    return record
+
+
 # --- building blocks --------------------------------------------------------------------------
+# Spans and tracing are small parts of records, made several times per invocation: named tuples
+# (frozen, and the cheapest named data to make).
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
+class Span(NamedTuple):
     """A named stretch of a phase: ``{name, start, durationMs}``."""
 
     name: str
@@ -297,8 +344,7 @@ class Span:
         return cls(_text(obj, "name"), parse_time(_text(obj, "start")), _number(obj, "durationMs"))
 
 
-@dataclass(frozen=True, slots=True)
-class Tracing:
+class Tracing(NamedTuple):
     """The trace context of an invocation: ``{spanId?, type, value}``.
 
     ``value`` is an ``X-Amzn-Trace-Id`` header value (``Root=1-…;Parent=…;Sampled=1``).
@@ -309,7 +355,9 @@ class Tracing:
     type: TraceHeader = TRACE_HEADER
 
     def to_record(self) -> dict[str, Any]:
-        return compact({"spanId": self.span_id, "type": self.type, "value": self.value})
+        if self.span_id is None:
+            return {"type": self.type, "value": self.value}
+        return {"spanId": self.span_id, "type": self.type, "value": self.value}
 
     @classmethod
     def from_record(cls, data: Any) -> Tracing:
@@ -565,13 +613,12 @@ class Start:
     tracing: Tracing | None = None
 
     def to_record(self) -> dict[str, Any]:
-        return compact(
-            {
-                "requestId": self.request_id,
-                "version": self.version,
-                "tracing": _tracing_object(self.tracing),
-            }
-        )
+        record: dict[str, Any] = {"requestId": self.request_id}
+        if self.version is not None:
+            record["version"] = self.version
+        if self.tracing is not None:
+            record["tracing"] = self.tracing.to_record()
+        return record
 
     @classmethod
     def from_record(cls, data: Any) -> Start:
@@ -598,15 +645,13 @@ class RuntimeDone:
 
     def to_record(self) -> dict[str, Any]:
         _check_error_type(self.TYPE, self.status, self.error_type)
-        return compact(
-            {
-                "requestId": self.request_id,
-                "status": self.status,
-                "errorType": self.error_type,
-                "metrics": self._metric_fields(),
-                "spans": _span_list(self.spans),
-                "tracing": _tracing_object(self.tracing),
-            }
+        return _outcome_record(
+            self.request_id,
+            self.status,
+            self.error_type,
+            metrics=self._metric_fields(),
+            spans=self.spans,
+            tracing=self.tracing,
         )
 
     def _metric_fields(self) -> dict[str, Any] | None:
@@ -614,7 +659,10 @@ class RuntimeDone:
             if self.produced_bytes is not None:
                 raise ValueError(f"{self.TYPE}: producedBytes is only sent with durationMs")
             return None
-        return compact({"durationMs": self.duration_ms, "producedBytes": self.produced_bytes})
+        metrics: dict[str, Any] = {"durationMs": self.duration_ms}
+        if self.produced_bytes is not None:
+            metrics["producedBytes"] = self.produced_bytes
+        return metrics
 
     @classmethod
     def from_record(cls, data: Any) -> RuntimeDone:
@@ -660,28 +708,28 @@ class Report:
     def to_record(self) -> dict[str, Any]:
         status = _need(self.status, "status", self.TYPE)
         _check_error_type(self.TYPE, status, self.error_type)
-        return compact(
-            {
-                "requestId": self.request_id,
-                "status": status,
-                "errorType": self.error_type,
-                "metrics": self._metric_fields(),
-                "spans": _span_list(self.spans),
-                "tracing": _tracing_object(self.tracing),
-            }
+        return _outcome_record(
+            self.request_id,
+            status,
+            self.error_type,
+            metrics=self._metric_fields(),
+            spans=self.spans,
+            tracing=self.tracing,
         )
 
     def _metric_fields(self) -> dict[str, Any]:
-        return compact(
-            {
-                "durationMs": self.duration_ms,
-                "billedDurationMs": self.billed_duration_ms,
-                "memorySizeMB": self.memory_size_mb,
-                "maxMemoryUsedMB": self.max_memory_used_mb,
-                "initDurationMs": self.init_duration_ms,
-                "restoreDurationMs": self.restore_duration_ms,
-            }
-        )
+        metrics: dict[str, Any] = {
+            "durationMs": self.duration_ms,
+            "billedDurationMs": self.billed_duration_ms,
+            "memorySizeMB": self.memory_size_mb,
+        }
+        if self.max_memory_used_mb is not None:
+            metrics["maxMemoryUsedMB"] = self.max_memory_used_mb
+        if self.init_duration_ms is not None:
+            metrics["initDurationMs"] = self.init_duration_ms
+        if self.restore_duration_ms is not None:
+            metrics["restoreDurationMs"] = self.restore_duration_ms
+        return metrics
 
     @classmethod
     def from_record(cls, data: Any) -> Report:
@@ -737,13 +785,19 @@ class ExtensionState:
 
 @dataclass(frozen=True, slots=True)
 class TelemetrySubscription:
-    """``platform.telemetrySubscription``: an extension subscribed to the Telemetry API."""
+    """``platform.telemetrySubscription``: an extension subscribed to the Telemetry API.
+
+    ``extension`` says whether an extension made it (Lambda then writes a ``TELEMETRY`` line
+    too); an embedder's own in-process subscription is not an extension's. It is not part of
+    the event.
+    """
 
     TYPE: ClassVar[str] = "platform.telemetrySubscription"
 
     name: str
     state: str
     types: tuple[TelemetryStream, ...]
+    extension: bool = True
 
     def to_record(self) -> dict[str, Any]:
         return {"name": self.name, "state": self.state, "types": list(self.types)}

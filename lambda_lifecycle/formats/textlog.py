@@ -50,6 +50,7 @@ from ..core.deadlines import billed_duration_ms
 from .records import (
     STATUSES,
     End,
+    ExtensionState,
     InitPhase,
     InitReport,
     InitStart,
@@ -59,6 +60,7 @@ from .records import (
     RestoreReport,
     Start,
     Status,
+    TelemetrySubscription,
     Tracing,
     format_time,
     parse_time,
@@ -73,6 +75,7 @@ __all__ = [
     "follows_current_billing",
     "parse_line",
     "render_end",
+    "render_extension",
     "render_init_report",
     "render_init_start",
     "render_legacy_error",
@@ -81,7 +84,9 @@ __all__ = [
     "render_report",
     "render_restore_report",
     "render_start",
+    "render_telemetry_subscription",
     "render_xray",
+    "sampled",
 ]
 
 Style = Literal["current", "legacy"]
@@ -168,31 +173,64 @@ def render_end(record: End) -> str:
     return f"END RequestId: {record.request_id}"
 
 
-def _report_fields(record: Report) -> list[str]:
+def _report_fields(record: Report, style: Style) -> list[str]:
     max_memory = UNKNOWN_MEMORY if record.max_memory_used_mb is None else record.max_memory_used_mb
     fields = [
         f"RequestId: {record.request_id}",
-        f"Duration: {_ms(record.duration_ms)}",
+        f"Duration: {record.duration_ms:.2f} ms",
         f"Billed Duration: {record.billed_duration_ms} ms",
         f"Memory Size: {record.memory_size_mb} MB",
         f"Max Memory Used: {max_memory} MB",
     ]
     if record.init_duration_ms is not None:
-        fields.append(f"Init Duration: {_ms(record.init_duration_ms)}")
+        fields.append(f"Init Duration: {record.init_duration_ms:.2f} ms")
     if record.restore_duration_ms is not None:
-        fields.append(f"Restore Duration: {_ms(record.restore_duration_ms)}")
+        fields.append(f"Restore Duration: {record.restore_duration_ms:.2f} ms")
     if record.billed_restore_duration_ms is not None:
         fields.append(f"Billed Restore Duration: {record.billed_restore_duration_ms} ms")
+    if style == "current":
+        if record.status is not None and record.status != "success":
+            fields.append(f"Status: {record.status}")
+        if record.error_type is not None:
+            fields.append(f"Error Type: {record.error_type}")
     return fields
 
 
-def render_report(record: Report, style: Style = "current") -> str:
-    """The ``REPORT`` line, plus an ``XRAY`` line when the record carries tracing."""
-    fields = _report_fields(record)
-    if style == "current":
-        fields += _outcome_fields(record.status, record.error_type, always=False)
-    text = _line("REPORT", fields)
-    return text if record.tracing is None else f"{text}\n{render_xray(record.tracing)}"
+def render_report(record: Report, style: Style = "current", *, xray: bool = True) -> str:
+    """The ``REPORT`` line, plus an ``XRAY`` line when the record carries tracing (and ``xray``
+    is true: Lambda writes that part only for a sampled trace, see :func:`sampled`)."""
+    text = "REPORT " + _FIELD_SEPARATOR.join(_report_fields(record, style))
+    tracing = record.tracing
+    return text if tracing is None or not xray else f"{text}\n{render_xray(tracing)}"
+
+
+def sampled(tracing: Tracing | None) -> bool:
+    """Whether the trace header says ``Sampled=1``: then ``REPORT`` has its ``XRAY`` part."""
+    return tracing is not None and "Sampled=1" in tracing.value.split(";")
+
+
+# EXTENSION and TELEMETRY lines, as CloudWatch log streams recorded from AWS show them (for
+# example "EXTENSION<TAB>Name: AppConfigAgent<TAB>State: Ready<TAB>Events: [INVOKE, SHUTDOWN]"
+# and "TELEMETRY<TAB>Name: datadog-agent<TAB>State: Subscribed<TAB>Types: [Platform, Function,
+# Extension]", quoted in users' public reports of their function logs): unlike REPORT, a tab
+# follows the keyword too; lists are bracketed and separated by ", "; the telemetry streams are
+# capitalised.
+
+
+def render_extension(record: ExtensionState) -> str:
+    """``EXTENSION<TAB>Name: …<TAB>State: Ready<TAB>Events: [INVOKE, SHUTDOWN]``."""
+    events = ", ".join(record.events)
+    return _FIELD_SEPARATOR.join(
+        ("EXTENSION", f"Name: {record.name}", f"State: {record.state}", f"Events: [{events}]")
+    )
+
+
+def render_telemetry_subscription(record: TelemetrySubscription) -> str:
+    """``TELEMETRY<TAB>Name: …<TAB>State: Subscribed<TAB>Types: [Platform, Function]``."""
+    types = ", ".join(stream.capitalize() for stream in record.types)
+    return _FIELD_SEPARATOR.join(
+        ("TELEMETRY", f"Name: {record.name}", f"State: {record.state}", f"Types: [{types}]")
+    )
 
 
 def render_init_report(record: InitReport) -> str:

@@ -1,4 +1,5 @@
-"""The Telemetry API over HTTP: subscriptions from real extensions, batches delivered by HTTP.
+"""The Telemetry API and the Logs API over HTTP: subscriptions from real extensions, batches
+delivered by HTTP or TCP.
 
 ``PUT /2022-07-01/telemetry`` from an extension (its ``Lambda-Extension-Identifier``) becomes an
 in-process subscription of :mod:`lambda_lifecycle.sinks.telemetry`, which owns AWS's buffering
@@ -10,26 +11,36 @@ This module adds what is particular to real extensions:
   ``URI`` with a host and a port), ``types`` and ``buffering``. A bad body is answered 400
   ``ValidationError`` naming the field. A subscription is accepted during Init only, as on AWS
   (afterwards: 403 ``Telemetry.SubscriptionClosed``, this project's wording). Success is 200 ``OK``.
+- **The Logs API** (``PUT /2020-08-15/logs``, the older API extensions in the wild still use)
+  shares all of it: the same ``destination``, ``types`` and ``buffering`` rules and delivery,
+  through :mod:`lambda_lifecycle.sinks.logs`. ``schemaVersion`` is optional (``2020-08-15``,
+  or ``2021-03-18`` for ``platform.runtimeDone``); a bad body is answered 400
+  ``Logs.ValidationError``, as AWS's documentation shows. An extension subscribes through one
+  of the two APIs: subscribing through the other is refused (400), as AWS documents.
 - **Delivery**: each batch (a JSON array of ``{time, type, record}`` events) is POSTed to the
   destination (``HTTP``), or written as newline-delimited JSON on a TCP connection (``TCP``).
   ``sandbox.localdomain``, the name extensions use on AWS, means ``127.0.0.1`` here. A failed
   delivery (no listener, a non-2xx status) is retried with backoff (0.1, 0.2, 0.4, 0.8 s), then
   the batch is dropped. Delivery is one batch at a time, in order. A subscriber that is frozen
   between invocations simply receives its batch when it is thawed, as on AWS.
-- **Lifetime**: a subscription lasts as long as the extension's processes. After a Reset the new
-  processes subscribe again; the old subscription is closed when they register.
+- **Lifetime**: a subscription belongs to the extension's processes of one generation. When a
+  Reset or a Shutdown begins, what it has buffered is delivered at once (the extension is still
+  alive to read it, inside the shutdown budget); when the processes are torn down it ends, so
+  the next Init's events go only to the subscription the new processes make.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 import anyio
 
 from ..core.errors import APIError
+from ..formats.logsapi import DEFAULT_SCHEMA_VERSION, LOGS_SCHEMA_VERSIONS, LogsSchemaVersion
+from ..sinks.logs import LogsSubscriber, subscribe_logs
 from ..sinks.telemetry import TelemetrySubscriber, subscribe_telemetry
 
 if TYPE_CHECKING:
@@ -85,24 +96,37 @@ class TelemetryService:
     def __init__(self, env: Environment, spawn: Spawn) -> None:
         self.env = env
         self._spawn = spawn
-        self._subscriptions: dict[ExtensionClient, tuple[TelemetrySubscriber, anyio.Event]] = {}
+        self._subscriptions: dict[ExtensionClient, TelemetrySubscriber] = {}
         self.delivered_batches = 0
         self.dropped_batches = 0
 
     def subscribe(self, extension: ExtensionClient, body: bytes, api: str) -> tuple[int, Any]:
-        """Validate and start a subscription; returns the HTTP status and the body."""
-        del api
+        """Validate and start a subscription through ``api`` (``telemetry`` or ``logs``);
+        returns the HTTP status and the body."""
+        if api != "logs":
+            return self._subscribe(extension, body, "telemetry")
+        try:
+            return self._subscribe(extension, body, "logs")
+        except APIError as exc:  # the Logs API names its errors after itself
+            if exc.error_type == "ValidationError":
+                raise APIError("Logs.ValidationError", exc.message, exc.status) from None
+            if exc.error_type.startswith("Telemetry."):
+                name = exc.error_type.removeprefix("Telemetry.")
+                raise APIError(f"Logs.{name}", exc.message, exc.status) from None
+            raise
+
+    def _subscribe(self, extension: ExtensionClient, body: bytes, api: str) -> tuple[int, Any]:
         try:
             request = json.loads(body)
         except ValueError as exc:
             raise _invalid(f"the body is not JSON: {exc}") from None
         if not isinstance(request, dict):
             raise _invalid("the body must be a JSON object")
-        version = request.get("schemaVersion")
-        if version not in SCHEMA_VERSIONS:
-            raise _invalid(
-                f"schemaVersion must be one of {', '.join(SCHEMA_VERSIONS)}, got {version!r}"
-            )
+        versions = LOGS_SCHEMA_VERSIONS if api == "logs" else SCHEMA_VERSIONS
+        default = DEFAULT_SCHEMA_VERSION if api == "logs" else None
+        version = request.get("schemaVersion", default)
+        if version not in versions:
+            raise _invalid(f"schemaVersion must be one of {', '.join(versions)}, got {version!r}")
         protocol, host, port, url = parse_destination(request.get("destination"))
         if "types" not in request:
             raise _invalid("types is required: a list drawn from platform, function, extension")
@@ -114,41 +138,54 @@ class TelemetryService:
                 403,
             )
         self.sweep()
-        previous = self._subscriptions.pop(extension, None)
-        if previous is not None:
-            previous[1].set()
+        previous = self._subscriptions.get(extension)
+        if previous is not None and isinstance(previous, LogsSubscriber) != (api == "logs"):
+            other = "Logs" if api == "telemetry" else "Telemetry"
+            raise _invalid(f"extension {extension.name!r} is subscribed through the {other} API")
         deliver = self._http(url) if protocol == "HTTP" else self._tcp(host, port)
-        subscriber = subscribe_telemetry(
-            env,
-            request["types"],
-            request.get("buffering"),
-            deliver=deliver.send,
-            name=extension.name,
-        )
-        done = anyio.Event()
-        self._subscriptions[extension] = (subscriber, done)
-        self._spawn(lambda: self._listen(subscriber, deliver, done))
+        subscriber: TelemetrySubscriber
+        if api == "logs":
+            subscriber = subscribe_logs(
+                env,
+                request["types"],
+                request.get("buffering"),
+                deliver=deliver.send,
+                name=extension.name,
+                schema_version=cast(LogsSchemaVersion, version),
+                generation_bound=True,
+            )
+        else:
+            subscriber = subscribe_telemetry(
+                env,
+                request["types"],
+                request.get("buffering"),
+                deliver=deliver.send,
+                name=extension.name,
+                generation_bound=True,
+            )
+        if previous is not None:  # subscribing again replaces the subscription
+            previous.close()
+        self._subscriptions[extension] = subscriber
+        self._spawn(lambda: self._listen(subscriber, deliver))
         return 200, b"OK"
 
     def sweep(self) -> None:
         """End the subscriptions of processes a Reset tore down."""
         generation = self.env.generation
         for client in [c for c in self._subscriptions if c.generation != generation]:
-            self._subscriptions.pop(client)[1].set()
+            self._subscriptions.pop(client).close()
 
     def close(self) -> None:
         """End every subscription (the emulator is closing)."""
-        for _, done in self._subscriptions.values():
-            done.set()
+        for subscriber in self._subscriptions.values():
+            subscriber.close()
         self._subscriptions.clear()
 
-    async def _listen(
-        self, subscriber: TelemetrySubscriber, deliver: _Delivery, done: anyio.Event
-    ) -> None:
+    async def _listen(self, subscriber: TelemetrySubscriber, deliver: _Delivery) -> None:
         try:
             with anyio.CancelScope() as scope:
                 async with subscriber:
-                    await done.wait()
+                    await subscriber.wait_closed()
                     # Leaving delivers what is buffered; the extension may be gone: bound it.
                     scope.deadline = anyio.current_time() + CLOSE_GRACE
         finally:

@@ -9,15 +9,18 @@ package produces both from the engine's lifecycle events, through the pure rende
 - :func:`attach_log_sink`: the CloudWatch lines, as text (current or older format) or as JSON,
   to a stream, a file or a callable (:mod:`.cloudwatch`).
 - :func:`subscribe_telemetry`: an in-process Telemetry API subscription with AWS's buffering
-  rules and validation (:mod:`.telemetry`).
+  rules and validation (:mod:`.telemetry`); :func:`subscribe_logs`, the same through the older
+  Logs API and its event shapes (:mod:`.logs`).
 - :func:`log_function_line`, :func:`log_extension_line`: a line of output from the runtime or an
   extension, for in-process participants and process front ends (:mod:`.router`).
 
-Modules, lowest first: :mod:`.invoke_records` makes an invocation's records straight from the
-invocation, :mod:`.bridge` turns lifecycle events into records, :mod:`.router` is the one
-synchronous listener per environment that hands them to every sink, :mod:`.cloudwatch` and
-:mod:`.telemetry` are the sinks. An environment with no sink attached has no listener, so its
-invoke path costs what it costs without this package.
+Modules, lowest first: :mod:`.entry` is a record (frozen, named data of
+:mod:`lambda_lifecycle.formats.records`) with the moment it happened, the one thing the sinks
+receive; :mod:`.invocation` makes an invocation's records, :mod:`.bridge` turns lifecycle events
+into records, :mod:`.router` is the one synchronous listener per environment that hands them to
+every sink, :mod:`.cloudwatch` and :mod:`.telemetry` are the sinks, which render the records
+with :mod:`lambda_lifecycle.formats`. An environment with no sink attached has no listener, so
+its invoke path costs what it costs without this package.
 """
 
 from __future__ import annotations
@@ -28,16 +31,19 @@ from .._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .cloudwatch import LogSink, attach_log_sink
+    from .logs import LogsSubscriber, subscribe_logs
     from .router import log_extension_line, log_function_line
     from .telemetry import Buffering, TelemetrySubscriber, subscribe_telemetry
 
 __all__ = [
     "Buffering",
     "LogSink",
+    "LogsSubscriber",
     "TelemetrySubscriber",
     "attach_log_sink",
     "log_extension_line",
     "log_function_line",
+    "subscribe_logs",
     "subscribe_telemetry",
 ]
 
@@ -46,6 +52,8 @@ __getattr__, __dir__ = lazy_exports(
     {
         "LogSink": ".cloudwatch",
         "attach_log_sink": ".cloudwatch",
+        "LogsSubscriber": ".logs",
+        "subscribe_logs": ".logs",
         "log_extension_line": ".router",
         "log_function_line": ".router",
         "Buffering": ".telemetry",

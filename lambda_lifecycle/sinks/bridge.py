@@ -3,9 +3,9 @@
 The engine says what happened to an environment (:class:`~lambda_lifecycle.engine.observe.
 LifecycleEvent`: ``init_start``, ``runtime_done``, ``invoke_end``, ...); Lambda writes records
 about it, as CloudWatch lines and as Telemetry API events. A :class:`Bridge` turns the first into
-the second, once per environment for all of its sinks. Most events become :class:`Entry` objects,
-each a record of :mod:`lambda_lifecycle.formats.records` with the moment it happened; the
-records of an invocation take a path of their own, :class:`~.invoke_records.InvokeRecords`.
+the second, once per environment for all of its sinks: each record is one of
+:mod:`lambda_lifecycle.formats.records`, handed over in an :class:`~.entry.Entry` with the moment
+it happened (an invocation's records are made by :mod:`.invocation`).
 
 | event | records, in order |
 |---|---|
@@ -28,7 +28,7 @@ with nothing buffered is told at once that a record is due (``expect``, from the
 happened, as it would have, and an extension that waits for ``platform.runtimeDone`` gets it in
 time; a *live* sink (a person watching) gets every record the moment it happens. Those two
 events are watched only while such a sink needs them. An invocation thus costs one engine event
-and one hand-over to each sink, instead of three and four.
+and one hand-over to each sink, instead of three and five.
 
 Every invocation gets its ``START``, even one that ended before its Invoke phase began (a failed
 suppressed init or restore): the bridge then writes ``START`` when the invocation ends, at the
@@ -50,16 +50,12 @@ What the engine does not observe is said plainly rather than invented:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Callable, Sequence
 
 from ..core.config import FunctionConfig
 from ..engine.invocation import Invocation
 from ..engine.observe import LifecycleEvent
-from ..formats.jsonlog import envelope, json_size, render_json_line
 from ..formats.records import (
-    TELEMETRY_RECORDS,
     ExtensionState,
     InitReport,
     InitRuntimeDone,
@@ -69,51 +65,13 @@ from ..formats.records import (
     RestoreStart,
     TelemetryRecord,
 )
-from .invoke_records import InvokeRecords, outcome
+from .entry import Entry
+from .invocation import invocation_entries, outcome
 
-__all__ = ["EVENT_TYPES", "MOMENT_TYPES", "Bridge", "Entry", "runtime_version_arn"]
+__all__ = ["EVENT_TYPES", "MOMENT_TYPES", "Bridge", "Emit", "runtime_version_arn"]
 
-_STREAMS: dict[type[Any], str] = {cls: cls.TYPE.split(".")[0] for cls in TELEMETRY_RECORDS}
-"""The Telemetry API stream of each record class: ``platform``, ``function`` or ``extension``."""
-
-
-class Entry:
-    """One record and the moment it happened, shared by every sink of an environment.
-
-    ``time`` is the engine's monotonic clock (seconds), ``wall`` the matching Unix time.
-    ``stream`` is the record's Telemetry API stream (``platform``, ``function``,
-    ``extension``). The telemetry envelope, its JSON line and its size are computed once, on
-    first use.
-    """
-
-    __slots__ = ("_envelope", "_line", "_size", "record", "stream", "time", "wall")
-
-    def __init__(self, time: float, wall: float, record: TelemetryRecord) -> None:
-        self.time = time
-        self.wall = wall
-        self.record = record
-        self.stream = _STREAMS[type(record)]
-        self._envelope: dict[str, Any] | None = None
-        self._line: str | None = None
-        self._size = -1
-
-    def envelope(self) -> dict[str, Any]:
-        """The ``{time, type, record}`` event. Shared: do not mutate."""
-        if self._envelope is None:
-            self._envelope = envelope(self.record, datetime.fromtimestamp(self.wall, UTC))
-        return self._envelope
-
-    def json_line(self) -> str:
-        """The envelope as one line of JSON, as the JSON log format writes it."""
-        if self._line is None:
-            self._line = render_json_line(self.envelope())
-        return self._line
-
-    def size(self) -> int:
-        """The envelope's size in bytes, encoded as UTF-8 JSON."""
-        if self._size < 0:
-            self._size = len(self._line.encode()) if self._line else json_size(self.envelope())
-        return self._size
+Emit = Callable[[Sequence[Entry]], None]
+"""Where the bridge hands its entries: consecutive entries, in order, in one call."""
 
 
 def runtime_version_arn(config: FunctionConfig) -> str | None:
@@ -131,7 +89,7 @@ _NOTHING_WRITTEN, _START_WRITTEN, _DONE_WRITTEN = 0, 1, 2
 class Bridge:
     """Turns one environment's lifecycle events into records for its sinks.
 
-    Entries go to ``emit``, the records of an invocation to ``emit_invoke``, and ``expect(at)``
+    Entries go to ``emit``, several at once when they are handed over together, and ``expect(at)``
     announces a record of time ``at`` that is due but not handed over yet (see the module
     docstring); ``current`` tells which invocation is in its Invoke phase, ``offset`` the
     environment's Unix time minus its engine time. ``text`` and
@@ -149,7 +107,6 @@ class Bridge:
         "_config",
         "_current",
         "_emit",
-        "_emit_invoke",
         "_expect",
         "_handlers",
         "_instance_id",
@@ -166,14 +123,12 @@ class Bridge:
         environment_id: str,
         config: FunctionConfig,
         *,
-        emit: Callable[[Entry], None],
-        emit_invoke: Callable[[InvokeRecords], None],
+        emit: Emit,
         expect: Callable[[float], None],
         current: Callable[[], Invocation | None],
         offset: Callable[[], float],
     ) -> None:
         self._emit = emit
-        self._emit_invoke = emit_invoke
         self._expect = expect
         self._current = current
         self._offset = offset
@@ -226,11 +181,13 @@ class Bridge:
         self._stage = _DONE_WRITTEN if done else _START_WRITTEN
         start_at = inv.begun_at if stage == _NOTHING_WRITTEN else None
         offset = self._offset()
-        records = InvokeRecords(inv, self._config, offset, start_at=start_at, done=done, end=False)
-        self._emit_invoke(records)
+        self._emit(
+            invocation_entries(inv, self._config, offset, start_at=start_at, done=done, end=False)
+        )
 
-    def _put(self, event: LifecycleEvent, record: TelemetryRecord) -> None:
-        self._emit(Entry(event.time, event.wall, record))
+    def _put(self, event: LifecycleEvent, *records: TelemetryRecord) -> None:
+        self.flush()  # what is due of an invocation comes first
+        self._emit([Entry(event.time, event.wall, record) for record in records])
 
     # -- Init and Restore --------------------------------------------------------------------
     def _init_start(self, event: LifecycleEvent) -> None:
@@ -252,8 +209,11 @@ class Bridge:
         data = event.data
         status, error_type = outcome(data["status"], data["error_type"])
         kind, phase = data["initialization_type"], data["phase"]
-        self._put(event, InitRuntimeDone(kind, phase, status, error_type))
-        self._put(event, InitReport(kind, phase, status, error_type, data["duration_ms"]))
+        self._put(
+            event,
+            InitRuntimeDone(kind, phase, status, error_type),
+            InitReport(kind, phase, status, error_type, data["duration_ms"]),
+        )
 
     def _restore_start(self, event: LifecycleEvent) -> None:
         data = event.data
@@ -271,8 +231,11 @@ class Bridge:
     def _restore_end(self, event: LifecycleEvent) -> None:
         data = event.data
         status, error_type = outcome(data["status"], data["error_type"])
-        self._put(event, RestoreRuntimeDone(status, error_type))
-        self._put(event, RestoreReport(status, error_type, data["duration_ms"]))
+        self._put(
+            event,
+            RestoreRuntimeDone(status, error_type),
+            RestoreReport(status, error_type, data["duration_ms"]),
+        )
 
     def _extension_registered(self, event: LifecycleEvent) -> None:
         data = event.data
@@ -298,29 +261,20 @@ class Bridge:
             return
         offset = event.wall - event.time
         begun = inv.begun_at
+        config = self._config
         if begun is not None:
-            records = InvokeRecords(
-                inv,
-                self._config,
-                offset,
-                start_at=begun if stage == _NOTHING_WRITTEN else None,
-                done=stage != _DONE_WRITTEN,
-                end=True,
-                text=self.text,
-                platform=self.platform,
+            start_at = begun if stage == _NOTHING_WRITTEN else None
+            done = stage != _DONE_WRITTEN
+            entries = invocation_entries(
+                inv, config, offset, start_at=start_at, done=done, end=True
             )
         else:  # its Invoke phase never began (a failed suppressed init or restore): START now
             answered = inv.answered_at
-            records = InvokeRecords(
-                inv,
-                self._config,
-                offset,
-                start_at=event.time if answered is None else answered,
-                done=True,
-                end=True,
-                traced=False,
+            start_at = event.time if answered is None else answered
+            entries = invocation_entries(
+                inv, config, offset, start_at=start_at, done=True, end=True, traced=False
             )
-        self._emit_invoke(records)
+        self._emit(entries)
 
 
 MOMENT_TYPES = frozenset({"invoke_start", "runtime_done"})

@@ -32,32 +32,54 @@ error is kept and raised again by :meth:`LogSink.close`.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import IO, TYPE_CHECKING, Any, Literal
 
 from ..formats.jsonlog import render_json_line
 from ..formats.records import (
+    End,
     ExtensionLog,
+    ExtensionState,
     FunctionLog,
     InitReport,
     InitStart,
+    LegacyError,
+    LegacyTimeout,
+    Report,
     RestoreReport,
+    Start,
+    TelemetrySubscription,
 )
 from ..formats.textlog import (
     Style,
+    render_end,
+    render_extension,
     render_init_report,
     render_init_start,
+    render_legacy_error,
+    render_legacy_timeout,
+    render_report,
     render_restore_report,
+    render_start,
+    render_telemetry_subscription,
+    sampled,
 )
 from . import router
-from .bridge import Entry
-from .invoke_records import InvokeRecords
+from .entry import Entry
 from .router import Need
 
 if TYPE_CHECKING:
     from ..engine.environment import Environment
 
-__all__ = ["Destination", "LogFormat", "LogSink", "attach_log_sink", "init_report_logged"]
+__all__ = [
+    "Destination",
+    "LogFormat",
+    "LogSink",
+    "attach_log_sink",
+    "init_report_logged",
+    "json_line",
+    "text_line",
+]
 
 LogFormat = Literal["text", "json"]
 Destination = IO[str] | str | os.PathLike[str] | Callable[[str], object]
@@ -89,24 +111,54 @@ def _output_json(record: FunctionLog | ExtensionLog) -> str:
     return content if isinstance(content, str) else render_json_line(content.to_record())
 
 
-_TEXT_RENDERERS: dict[type[Any], Callable[[Any], str | None]] = {
-    InitStart: lambda r: render_init_start(r) if r.phase == "init" else None,
-    InitReport: lambda r: render_init_report(r) if init_report_logged(r) else None,
-    RestoreReport: lambda r: render_restore_report(r) if r.status != "success" else None,
-    FunctionLog: _output_text,
-    ExtensionLog: _output_text,
+def _legacy_only(render: Callable[[Any], str]) -> Callable[[Any, Style], str | None]:
+    """A notice the older format alone writes."""
+    return lambda record, style: render(record) if style == "legacy" else None
+
+
+_TEXT_LINES: dict[type[Any], Callable[[Any, Style], str | None]] = {
+    Start: lambda record, _: render_start(record),
+    End: lambda record, _: render_end(record),
+    Report: lambda record, style: render_report(record, style, xray=sampled(record.tracing)),
+    FunctionLog: lambda record, _: _output_text(record),
+    ExtensionLog: lambda record, _: _output_text(record),
+    LegacyError: _legacy_only(render_legacy_error),
+    LegacyTimeout: _legacy_only(render_legacy_timeout),
+    InitStart: lambda record, _: render_init_start(record) if record.phase == "init" else None,
+    InitReport: lambda record, _: (
+        render_init_report(record) if init_report_logged(record) else None
+    ),
+    RestoreReport: lambda record, _: (
+        render_restore_report(record) if record.status != "success" else None
+    ),
+    ExtensionState: lambda record, _: render_extension(record),
+    TelemetrySubscription: lambda record, _: (
+        render_telemetry_subscription(record) if record.extension else None
+    ),
 }
-"""The plain-text line of each record type of an entry, or None where Lambda writes none (the
-records of an invocation come as :class:`InvokeRecords`)."""
+"""How each kind of record is written in plain text (see :func:`text_line`)."""
 
 
-def _text_line(entry: Entry) -> str | None:
-    render = _TEXT_RENDERERS.get(type(entry.record))
-    return None if render is None else render(entry.record)
+def text_line(record: object, style: Style = "current") -> str | None:
+    """The plain-text log event Lambda writes for ``record`` in ``style``, or None where it
+    writes none (a two-line event is one string with an embedded newline).
+
+    An invocation writes ``START``, ``END`` and ``REPORT`` (its ``XRAY`` part for a sampled
+    trace), and in the older format its notice of a timeout or a crash; an Init writes
+    ``INIT_START`` (not for a suppressed init) and ``INIT_REPORT`` when
+    :func:`init_report_logged`; a Restore writes ``RESTORE_REPORT`` when it did not succeed;
+    an extension's registration writes ``EXTENSION`` and its telemetry subscription
+    ``TELEMETRY`` (when they happen; AWS writes them among the Init's lines, ``TELEMETRY``
+    first: here they come in the order they happened); output lines are written as they came
+    (an application record by its message).
+    """
+    write = _TEXT_LINES.get(type(record))
+    return None if write is None else write(record, style)
 
 
-def _json_line(entry: Entry) -> str | None:
-    """The JSON-format line of an entry, or None."""
+def json_line(entry: Entry) -> str | None:
+    """The JSON-format line Lambda writes for an entry, if any: a ``platform.*`` event as its
+    envelope, an output line as written."""
     record = entry.record
     if isinstance(record, FunctionLog | ExtensionLog):
         return _output_json(record)
@@ -117,12 +169,11 @@ Writer = Callable[[list[str]], object]
 """Writes log events (one line each, or two for a two-line event), and flushes them."""
 
 
-def _open(destination: Destination) -> tuple[Writer, IO[str] | None, Callable[[], None]]:
-    """The write function for ``destination``, its text stream (if it is one), and the function
-    that closes it."""
+def _open(destination: Destination) -> tuple[Writer, Callable[[], None]]:
+    """The write function for ``destination`` and the function that closes it."""
     if isinstance(destination, str | os.PathLike):
         stream = open(destination, "a", encoding="utf-8")  # noqa: SIM115 (closed by close())
-        return _stream_writer(stream), stream, stream.close
+        return _stream_writer(stream), stream.close
     if callable(destination):
         call = destination
 
@@ -130,15 +181,15 @@ def _open(destination: Destination) -> tuple[Writer, IO[str] | None, Callable[[]
             for line in lines:
                 call(line)
 
-        return call_each, None, lambda: None
-    return _stream_writer(destination), destination, lambda: None
+        return call_each, lambda: None
+    return _stream_writer(destination), lambda: None
 
 
 def _stream_writer(stream: IO[str]) -> Writer:
     write, flush = stream.write, stream.flush
 
     def write_lines(lines: list[str]) -> None:
-        write("".join(f"{line}\n" for line in lines))
+        write("\n".join(lines) + "\n")
         flush()
 
     return write_lines
@@ -150,9 +201,6 @@ class LogSink:
     __slots__ = (
         "_close",
         "_env",
-        "_render",
-        "_stream",
-        "_text",
         "_write",
         "error",
         "live",
@@ -178,36 +226,24 @@ class LogSink:
         self.style = style
         self.live = live
         self.error: Exception | None = None
-        text = self._text = log_format == "text"
-        self._render = _text_line if text else _json_line
+        text = log_format == "text"
         self.needs: frozenset[Need] = frozenset({"text" if text else "platform"})
-        self._write, self._stream, self._close = _open(destination)
+        self._write, self._close = _open(destination)
         self._env: Environment | None = env
         router.attach(env, self)
 
-    def accept(self, entry: Entry) -> None:
-        """Write the line of ``entry``, if Lambda writes one for it."""
+    def accept(self, entries: Sequence[Entry]) -> None:
+        """Write the lines of ``entries``, where Lambda writes one."""
         try:
-            line = self._render(entry)
-            if line is not None:
-                self._write([line])
+            if self.log_format == "text":
+                style = self.style
+                lines = [text_line(entry.record, style) for entry in entries]
+            else:
+                lines = [json_line(entry) for entry in entries]
+            written = [line for line in lines if line is not None]
+            if written:
+                self._write(written)
         except Exception as exc:  # the destination's failure must not break the environment
-            self._failed(exc)
-
-    def accept_invoke(self, records: InvokeRecords) -> None:
-        """Write the lines of a run of an invocation's records."""
-        try:
-            stream = self._stream
-            if stream is not None and self._text:  # the usual sink: its lines at once
-                block = records.text_block(self.style)
-                if block:
-                    stream.write(block)
-                    stream.flush()
-                return
-            lines = records.text(self.style) if self._text else records.json_lines()
-            if lines:
-                self._write(lines)
-        except Exception as exc:
             self._failed(exc)
 
     def _failed(self, exc: Exception) -> None:

@@ -12,19 +12,21 @@ joining during Init (as extensions subscribe on AWS) still receives the Init's e
 
 Each sink says what it needs (:attr:`Sink.needs`): ``text`` (the plain-text lines) and/or
 ``platform`` (the ``platform.*`` records); the bridge makes only what someone needs. The records
-of an invocation reach the sinks in runs (:meth:`Sink.accept_invoke`); a sink that delivers on a
-timer can wait to be told when such a record is due (:func:`wait`, :meth:`WaitingSink.expect`)
-and ask for it at once (:func:`flush`). With no sink attached the router stops listening, so the
-engine pays nothing on its invoke path. Output lines of the runtime and of the extensions enter
-through :func:`log_function_line` and :func:`log_extension_line`, which return at once when no
-sink is attached; a line written during an invocation carries its request id when it is an
-application record.
+reach the sinks as :class:`~.entry.Entry` objects, several at once when they are handed over
+together (:meth:`Sink.accept`: an invocation's ``START`` with what follows it); a sink that
+delivers on a timer can wait to be told when such a record is due (:func:`wait`,
+:meth:`WaitingSink.expect`) and ask for it at once (:func:`flush`). With no sink attached the
+router stops listening, so the engine pays nothing on its invoke path. Output lines of the
+runtime and of the extensions enter through :func:`log_function_line` and
+:func:`log_extension_line`, which return at once when no sink is attached; a line written
+during an invocation carries its request id when it is an application record.
 """
 
 from __future__ import annotations
 
 import time
 import weakref
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal, Protocol
 
@@ -40,8 +42,8 @@ from ..formats.records import (
     InitStart,
     TelemetryRecord,
 )
-from .bridge import EVENT_TYPES, MOMENT_TYPES, Bridge, Entry
-from .invoke_records import InvokeRecords
+from .bridge import EVENT_TYPES, MOMENT_TYPES, Bridge
+from .entry import Entry
 
 if TYPE_CHECKING:
     from ..engine.environment import Environment
@@ -76,12 +78,8 @@ class Sink(Protocol):
         """Whether the sink wants every record the moment it happens (no run is held back)."""
         ...
 
-    def accept(self, entry: Entry) -> None:
-        """Take one entry (called on the engine's call stack: be quick)."""
-        ...
-
-    def accept_invoke(self, records: InvokeRecords) -> None:
-        """Take a run of an invocation's records (called on the engine's call stack)."""
+    def accept(self, entries: Sequence[Entry]) -> None:
+        """Take consecutive entries, in order (called on the engine's call stack: be quick)."""
         ...
 
 
@@ -107,7 +105,6 @@ class Router:
             env.id,
             env.config,
             emit=self._dispatch,
-            emit_invoke=self._dispatch_invoke,
             expect=self._expect,
             current=self._current,
             offset=self._offset,
@@ -115,21 +112,21 @@ class Router:
         self._listener: Listener | None = None
         self._init: list[Entry] | None = None  # the entries of the Init phase under way
 
-    def _dispatch(self, entry: Entry) -> None:
-        self._bridge.flush()  # what is due of an invocation comes first
+    def _dispatch(self, entries: Sequence[Entry]) -> None:
+        # An Init phase's entries are kept from its platform.initStart (which comes alone) to
+        # its platform.initReport.
         init = self._init
-        if init is not None:
-            init.append(entry)
-            if type(entry.record) is InitReport:
-                self._init = None
-        elif type(entry.record) is InitStart:
-            self._init = [entry]
+        if init is not None or type(entries[0].record) is InitStart:
+            for entry in entries:
+                if init is not None:
+                    init.append(entry)
+                    if type(entry.record) is InitReport:
+                        init = None
+                elif type(entry.record) is InitStart:
+                    init = [entry]
+            self._init = init
         for sink in self.sinks:
-            sink.accept(entry)
-
-    def _dispatch_invoke(self, records: InvokeRecords) -> None:
-        for sink in self.sinks:
-            sink.accept_invoke(records)
+            sink.accept(entries)
 
     def _expect(self, at: float) -> None:
         for sink in tuple(self._waiting):
@@ -202,7 +199,8 @@ class Router:
     def publish(self, record: TelemetryRecord) -> None:
         """Hand a record that happened now (not from a lifecycle event) to every sink."""
         at, wall = self.now()
-        self._dispatch(Entry(at, wall, record))
+        self._bridge.flush()  # what is due of an invocation comes first
+        self._dispatch((Entry(at, wall, record),))
 
     def log(
         self, kind: type[FunctionLog] | type[ExtensionLog], text: str, level: str | None
@@ -213,7 +211,8 @@ class Router:
         if level is not None:
             moment = datetime.fromtimestamp(wall, UTC)
             content = AppLog(moment, level, self._bridge.request_id, text)
-        self._dispatch(Entry(at, wall, kind(content)))
+        self._bridge.flush()  # what is due of an invocation comes first
+        self._dispatch((Entry(at, wall, kind(content)),))
 
 
 _routers: weakref.WeakKeyDictionary[Environment, Router] = weakref.WeakKeyDictionary()

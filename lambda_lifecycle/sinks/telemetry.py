@@ -19,6 +19,13 @@ subscription for an embedder, with an async callback as the destination:
   batch, and an event larger than the limit travels alone), or ``timeoutMs`` after its first
   event, whichever comes first. Batches are delivered one at a time, in order. Leaving the
   ``async with`` block delivers what is still buffered, then unsubscribes.
+- **Across a Reset or a Shutdown** (the engine's ``reset_start`` / ``shutdown_start``), what
+  is buffered is delivered at once, before the extensions are sent ``SHUTDOWN`` or stopped: the
+  timed-out invocation's ``platform.runtimeDone`` and ``platform.report`` reach an extension
+  that is still alive to read them. A *generation-bound* subscription (an extension's: it
+  belongs to the processes of one generation) then ends when they are torn down
+  (``reset_end`` / ``shutdown_end``), so the next Init's events go only to the subscription
+  its new extension makes: every event reaches the generation it belongs to, once.
 - A subscriber that falls behind by more than ``max_backlog`` events loses the excess; the next
   event it does get is preceded by ``platform.logsDropped`` with the counts (AWS publishes no
   limit: this one is the project's).
@@ -41,11 +48,12 @@ import anyio
 from anyio.abc import TaskGroup
 
 from ..core.errors import APIError
-from ..formats.records import TELEMETRY_STREAMS, LogsDropped, TelemetryStream
+from ..engine.observe import LifecycleEvent, Listener
+from ..formats.jsonlog import decode_json, encode_array
+from ..formats.records import TELEMETRY_STREAMS, LogsDropped, TelemetryRecord, TelemetryStream
 from ..formats.records import TelemetrySubscription as SubscriptionRecord
 from . import router
-from .bridge import Entry
-from .invoke_records import Figures, InvokeRecords, build_events
+from .entry import Entry
 from .router import Need
 
 if TYPE_CHECKING:
@@ -59,6 +67,7 @@ __all__ = [
     "Buffering",
     "Deliver",
     "TelemetrySubscriber",
+    "start_subscription",
     "subscribe_telemetry",
     "validate_types",
 ]
@@ -73,6 +82,11 @@ DEFAULT_MAX_BYTES = 262_144
 DEFAULT_TIMEOUT_MS = 1_000
 DROPPED_REASON = "Some logs were dropped because the subscriber fell behind the logs production"
 DEFAULT_MAX_BACKLOG = 100_000
+
+TEARDOWN_STARTS = frozenset({"reset_start", "shutdown_start"})
+"""The engine's events that begin tearing the processes down: buffered events go out now."""
+TEARDOWN_ENDS = frozenset({"reset_end", "shutdown_end"})
+"""The engine's events that end it: a generation-bound subscription ends with its processes."""
 
 Deliver = Callable[[list[dict[str, Any]]], Awaitable[object]]
 """The destination: called with each batch, a list of ``{time, type, record}`` events."""
@@ -154,24 +168,29 @@ class TelemetrySubscriber:
     __slots__ = (
         "_batch",
         "_bytes",
+        "_closed",
         "_closing",
-        "_count",
         "_deliver",
         "_dropped_bytes",
         "_dropped_records",
+        "_ended",
         "_env",
         "_listening",
         "_max_backlog",
+        "_max_bytes",
+        "_max_items",
         "_opened_at",
         "_platform",
         "_queued",
         "_ready",
         "_streams",
+        "_teardown",
         "_tg",
         "_waiting",
         "_wake",
         "buffering",
         "delivered",
+        "generation_bound",
         "name",
         "needs",
         "types",
@@ -187,21 +206,25 @@ class TelemetrySubscriber:
         buffering: Buffering,
         deliver: Deliver,
         max_backlog: int = DEFAULT_MAX_BACKLOG,
+        generation_bound: bool = False,
     ) -> None:
         self.name = name
         self.types = types
         self.buffering = buffering
+        self._max_items = buffering.max_items
+        self._max_bytes = buffering.max_bytes
         self.delivered = 0
         self._deliver = deliver
         self._streams = frozenset(types)
         self._platform = "platform" in self._streams
         self.needs: frozenset[Need] = frozenset({"platform"} if "platform" in types else ())
         self._max_backlog = max_backlog
-        self._batch: list[dict[str, Any] | Figures] = []
-        self._count = 0  # events in the batch (a run of an invocation's records holds several)
+        # A batch holds its events as UTF-8 JSON: their sizes are what batching counts, and
+        # bytes are no work for the garbage collector however long they wait.
+        self._batch: list[bytes] = []
         self._bytes = 0
         self._opened_at: float | None = None  # when the current batch's timer started
-        self._ready: deque[tuple[list[dict[str, Any] | Figures], int]] = deque()
+        self._ready: deque[list[bytes]] = deque()
         self._queued = 0
         self._dropped_records = 0
         self._dropped_bytes = 0
@@ -211,6 +234,11 @@ class TelemetrySubscriber:
         self._waiting = False  # told the router it waits to be told of a due record
         self._tg: TaskGroup | None = None
         self._env: Environment | None = env
+        self._ended: anyio.Event | None = None  # made by wait_closed, set when closed
+        self._closed = False
+        self.generation_bound = generation_bound
+        teardown = TEARDOWN_STARTS | TEARDOWN_ENDS if generation_bound else TEARDOWN_STARTS
+        self._teardown: Listener | None = env.listen(self._torn_down, teardown)
 
     @property
     def buffered(self) -> int:
@@ -218,36 +246,36 @@ class TelemetrySubscriber:
         return self._queued
 
     # -- taking events (synchronous, on the engine's call stack) -----------------------------
-    def accept(self, entry: Entry) -> None:
-        """Buffer ``entry`` if it belongs to a subscribed stream."""
-        if entry.stream in self._streams and not self._closing:
-            self._take(entry.envelope(), entry.size(), entry.time, entry.wall)
-
-    def accept_invoke(self, records: InvokeRecords) -> None:
-        """Buffer a run of an invocation's ``platform.*`` events."""
-        if not self._platform or self._closing:
+    def accept(self, entries: Sequence[Entry]) -> None:
+        """Buffer the events of ``entries`` that belong to a subscribed stream."""
+        if self._closing:
             return
-        count = records.count
-        limits = self.buffering
+        streams = self._streams
+        taken = [entry for entry in entries if entry.stream in streams]
+        if taken:
+            self._take_run(taken, [entry.encoded() for entry in taken])
+
+    def _take_run(self, entries: list[Entry], events: list[bytes]) -> None:
+        """Buffer ``events`` (UTF-8 JSON), those of ``entries``, in order."""
+        count = len(events)
+        size = sum(map(len, events))
+        batch = self._batch
         if (
-            self._queued + count <= self._max_backlog
+            len(batch) + count < self._max_items
+            and self._bytes + size < self._max_bytes
+            and self._queued + count <= self._max_backlog
             and not self._dropped_records
-            and self._count + count < limits.max_items
         ):
-            total = self._bytes + records.size()
-            if total < limits.max_bytes:
-                # They all fit without completing the batch (the same outcome as adding them
-                # one by one): the run is kept whole, its events built when it is delivered.
-                self._batch.append(records.kept())
-                self._count += count
-                self._bytes = total
-                self._queued += count
-                if self._opened_at is None and self._listening:
-                    self._open_batch(records.first_time())
-                return
-        offset = records.offset
-        for event, size, at in zip(records.events(), records.sizes(), records.times(), strict=True):
-            self._take(event, size, at, at + offset)
+            # They all fit without completing the batch: the outcome of taking them one by one,
+            # at once (the usual case: an invocation's records).
+            batch += events
+            self._bytes += size
+            self._queued += count
+            if self._opened_at is None and self._listening:
+                self._open_batch(entries[0].time)
+            return
+        for entry, event in zip(entries, events, strict=True):
+            self._take(event, entry.time, entry.wall)
 
     def expect(self, at: float) -> None:
         """A ``platform.*`` event of time ``at`` is due: its batch's timer starts then."""
@@ -272,40 +300,43 @@ class TelemetrySubscriber:
             if env is not None:
                 router.wait(env, self, waiting)
 
-    def _take(self, event: dict[str, Any], size: int, at: float, wall: float) -> None:
+    def _take(self, event: bytes, at: float, wall: float) -> None:
         if self._queued >= self._max_backlog:
             self._dropped_records += 1
-            self._dropped_bytes += size
+            self._dropped_bytes += len(event)
             return
         if self._dropped_records:
             self._report_drops(at, wall)
-        self._add(event, size, at)
+        self._add(event, at)
 
     def _report_drops(self, at: float, wall: float) -> None:
         record = LogsDropped(self._dropped_bytes, self._dropped_records, DROPPED_REASON)
         self._dropped_records = self._dropped_bytes = 0
         if self._platform:
             notice = Entry(at, wall, record)
-            self._add(notice.envelope(), notice.size(), at)
+            self._add(notice.encoded(), at)
 
-    def _add(self, event: dict[str, Any], size: int, at: float) -> None:
-        limits = self.buffering
-        if self._batch and self._bytes + size > limits.max_bytes:
+    def _add(self, event: bytes, at: float) -> None:
+        max_bytes = self._max_bytes
+        size = len(event)
+        total = self._bytes + size
+        batch = self._batch
+        if batch and total > max_bytes:  # it would not fit: it starts the next batch
             self._seal()
-        self._batch.append(event)
-        self._count += 1
-        self._bytes += size
+            batch = self._batch
+            total = size
+        batch.append(event)
+        self._bytes = total
         self._queued += 1
-        if self._count >= limits.max_items or self._bytes >= limits.max_bytes:
+        if len(batch) >= self._max_items or total >= max_bytes:
             self._seal()
         elif self._opened_at is None and self._listening:
             self._open_batch(at)
 
     def _seal(self) -> None:
         """The current batch is complete: queue it for delivery."""
-        self._ready.append((self._batch, self._count))
+        self._ready.append(self._batch)
         self._batch = []
-        self._count = 0
         self._bytes = 0
         self._opened_at = None
         self._signal()
@@ -315,6 +346,23 @@ class TelemetrySubscriber:
         wake = self._wake
         if wake is not None:
             wake.set()
+
+    def _torn_down(self, event: LifecycleEvent) -> None:
+        """A Reset or a Shutdown tears the processes down: what is buffered is delivered now,
+        while the subscriber still lives; a generation-bound subscription ends with them."""
+        if event.type in TEARDOWN_STARTS:
+            self.flush()
+        else:
+            self.close()
+
+    def flush(self) -> None:
+        """Complete the current batch now (with what is due of the invocation under way), so
+        that it is delivered at once rather than when its timer runs out."""
+        if self._closing:
+            return
+        self._pull()
+        if self._batch:
+            self._seal()
 
     def _pull(self) -> None:
         """Take at once what is due of the invocation under way."""
@@ -327,9 +375,10 @@ class TelemetrySubscriber:
         timeout = self.buffering.timeout_ms / 1000
         while True:
             while self._ready:
-                items, count = self._ready.popleft()
+                batch = self._ready.popleft()
+                count = len(batch)
                 self._queued -= count
-                await self._deliver(_events(items))
+                await self._deliver(decode_json(encode_array(batch)))
                 self.delivered += count
             if self._closing:
                 if not self._batch:
@@ -390,22 +439,30 @@ class TelemetrySubscriber:
         self._closing = True
         self._signal()
 
+    @property
+    def closed(self) -> bool:
+        """Whether the subscription has ended (it takes no more events)."""
+        return self._closed
+
+    async def wait_closed(self) -> None:
+        """Wait until the subscription ends (:meth:`close`, or the end of its generation)."""
+        if not self._closed:
+            if self._ended is None:
+                self._ended = anyio.Event()
+            await self._ended.wait()
+
     def _detach(self) -> None:
         env, self._env = self._env, None
         self._waiting = False
+        teardown, self._teardown = self._teardown, None
+        if teardown is not None:
+            teardown.close()
         if env is not None:
             router.detach(env, self)
-
-
-def _events(items: list[dict[str, Any] | Figures]) -> list[dict[str, Any]]:
-    """A batch's events, those of the runs of invocation records built now, together."""
-    events: list[dict[str, Any]] = []
-    for item in items:
-        if type(item) is tuple:
-            events += build_events(item)
-        else:
-            events.append(cast(dict[str, Any], item))
-    return events
+        if not self._closed:
+            self._closed = True
+            if self._ended is not None:
+                self._ended.set()
 
 
 def subscribe_telemetry(
@@ -416,24 +473,42 @@ def subscribe_telemetry(
     deliver: Deliver,
     name: str = "in-process",
     max_backlog: int = DEFAULT_MAX_BACKLOG,
+    generation_bound: bool = False,
 ) -> TelemetrySubscriber:
     """Subscribe to ``env``'s telemetry ``types`` with AWS's ``buffering`` object.
 
-    ``deliver`` is awaited with each batch (a list of ``{time, type, record}`` events; the
-    dicts are shared with the environment's other sinks: do not mutate them). ``name`` is the
+    ``deliver`` is awaited with each batch (a list of ``{time, type, record}`` events, made
+    afresh for this subscriber from the JSON it buffered). ``name`` is the
     subscriber's name in ``platform.telemetrySubscription``. Buffering starts now; delivery
-    starts inside ``async with`` the returned subscriber. Raises ``APIError`` ``ValidationError``
-    (400) for a bad ``types`` or ``buffering``.
+    starts inside ``async with`` the returned subscriber. An extension's subscription is
+    ``generation_bound``: it ends when a Reset or a Shutdown has torn down the processes of the
+    generation it was made in (the next generation's extension subscribes anew); any
+    subscription's buffered events are delivered as that tear-down begins. Raises ``APIError``
+    ``ValidationError`` (400) for a bad ``types`` or ``buffering``.
     """
     streams = validate_types(types)
     limits = Buffering.from_request(buffering)
     if max_backlog < 1:
         raise ValueError(f"max_backlog must be at least 1, got {max_backlog}")
     subscriber = TelemetrySubscriber(
-        env, name=name, types=streams, buffering=limits, deliver=deliver, max_backlog=max_backlog
+        env,
+        name=name,
+        types=streams,
+        buffering=limits,
+        deliver=deliver,
+        max_backlog=max_backlog,
+        generation_bound=generation_bound,
     )
-    fanout = router.attach(env, subscriber)
-    for entry in fanout.init_entries():  # joining during Init: its earlier events are owed
-        subscriber.accept(entry)
-    fanout.publish(SubscriptionRecord(name, "Subscribed", streams))
+    notice = SubscriptionRecord(name, "Subscribed", streams, extension=generation_bound)
+    start_subscription(env, subscriber, notice)
     return subscriber
+
+
+def start_subscription(
+    env: Environment, subscriber: TelemetrySubscriber, notice: TelemetryRecord
+) -> None:
+    """Attach ``subscriber`` to ``env``: it first takes what is owed of the Init under way, then
+    ``notice`` (its subscription's record) goes to every sink, the new subscriber included."""
+    fanout = router.attach(env, subscriber)
+    subscriber.accept(fanout.init_entries())  # joining during Init: its earlier events are owed
+    fanout.publish(notice)
