@@ -1,8 +1,8 @@
 """Wheel build hook: the wheel carries the one copy of ``specs/`` inside the package.
 
-A wheel install has no source tree, so the wheel places ``specs/lifecycle.json``, its JSON Schema
-and ``specs/telemetry/`` into ``lambda_lifecycle/specs/`` (where ``lambda_lifecycle.specs.location``
-looks first). An editable install adds nothing: the package is imported from the source tree and
+A wheel install has no source tree, so the wheel places ``specs/lifecycle.json``, its JSON
+Schema, ``specs/telemetry/`` and ``specs/logs/`` into ``lambda_lifecycle/specs/`` (where
+``lambda_lifecycle.specs.location`` looks first). An editable install adds nothing: the package is imported from the source tree and
 reads ``specs/`` in place, so editing a spec file needs no reinstall and no copy can go stale.
 (The ``force-include`` table of ``pyproject.toml`` would apply to editable wheels too.)
 """
@@ -17,6 +17,7 @@ SPEC_FILES = {
     "specs/lifecycle.json": "lambda_lifecycle/specs/lifecycle.json",
     "specs/lifecycle.schema.json": "lambda_lifecycle/specs/lifecycle.schema.json",
     "specs/telemetry": "lambda_lifecycle/specs/telemetry",
+    "specs/logs": "lambda_lifecycle/specs/logs",
 }
 
 
