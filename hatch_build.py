@@ -2,8 +2,9 @@
 
 A wheel install has no source tree, so the wheel places ``specs/lifecycle.json``, its JSON
 Schema, ``specs/telemetry/`` and ``specs/logs/`` into ``lambda_lifecycle/specs/`` (where
-``lambda_lifecycle.specs.location`` looks first). An editable install adds nothing: the package is imported from the source tree and
-reads ``specs/`` in place, so editing a spec file needs no reinstall and no copy can go stale.
+``lambda_lifecycle.specs.location`` looks first). An editable install adds nothing: the package
+is imported from the source tree and reads ``specs/`` in place, so editing a spec file needs no
+reinstall and no copy can go stale.
 (The ``force-include`` table of ``pyproject.toml`` would apply to editable wheels too.)
 """
 

@@ -1,4 +1,5 @@
-"""Typed records for what Lambda writes: one frozen dataclass per line or event kind.
+"""Typed records for what Lambda writes: one frozen record (a dataclass, or a NamedTuple for the
+four made on every invocation) per line or event kind.
 
 A record holds the data that a CloudWatch line or a Telemetry API event carries, independent of
 any engine and of how it is written down. Two groups live here:
@@ -602,15 +603,17 @@ class RestoreReport:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Start:
-    """``platform.start``; in plain text ``START RequestId: <id> Version: <version>``."""
-
-    TYPE: ClassVar[str] = "platform.start"
-
+class _StartFields(NamedTuple):
     request_id: str
     version: str | None = None
     tracing: Tracing | None = None
+
+
+class Start(_StartFields):
+    """``platform.start``; in plain text ``START RequestId: <id> Version: <version>``."""
+
+    __slots__ = ()
+    TYPE: ClassVar[str] = "platform.start"
 
     def to_record(self) -> dict[str, Any]:
         record: dict[str, Any] = {"requestId": self.request_id}
@@ -626,15 +629,7 @@ class Start:
         return cls(_text(obj, "requestId"), _optional(obj, "version", _text), _tracing(obj))
 
 
-@dataclass(frozen=True, slots=True)
-class RuntimeDone:
-    """``platform.runtimeDone``: the runtime answered (or failed to answer) an invocation.
-
-    The metrics are optional; ``produced_bytes`` can only be sent together with ``duration_ms``.
-    """
-
-    TYPE: ClassVar[str] = "platform.runtimeDone"
-
+class _RuntimeDoneFields(NamedTuple):
     request_id: str
     status: Status
     error_type: str | None = None
@@ -642,6 +637,16 @@ class RuntimeDone:
     produced_bytes: int | None = None
     spans: tuple[Span, ...] = ()
     tracing: Tracing | None = None
+
+
+class RuntimeDone(_RuntimeDoneFields):
+    """``platform.runtimeDone``: the runtime answered (or failed to answer) an invocation.
+
+    The metrics are optional; ``produced_bytes`` can only be sent together with ``duration_ms``.
+    """
+
+    __slots__ = ()
+    TYPE: ClassVar[str] = "platform.runtimeDone"
 
     def to_record(self) -> dict[str, Any]:
         _check_error_type(self.TYPE, self.status, self.error_type)
@@ -679,19 +684,7 @@ class RuntimeDone:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Report:
-    """``platform.report``; in plain text ``REPORT RequestId: …``.
-
-    ``status`` is None when a plain-text line does not state it: the older format never does,
-    and the newer one prints ``Status`` only when the invocation did not succeed.
-    ``max_memory_used_mb`` is None when the memory was not measured (see the module docstring).
-    ``billed_restore_duration_ms`` is printed in SnapStart ``REPORT`` lines but is not a
-    Telemetry API metric, so ``to_record()`` drops it.
-    """
-
-    TYPE: ClassVar[str] = "platform.report"
-
+class _ReportFields(NamedTuple):
     request_id: str
     status: Status | None
     error_type: str | None
@@ -704,6 +697,20 @@ class Report:
     billed_restore_duration_ms: int | None = None
     spans: tuple[Span, ...] = ()
     tracing: Tracing | None = None
+
+
+class Report(_ReportFields):
+    """``platform.report``; in plain text ``REPORT RequestId: …``.
+
+    ``status`` is None when a plain-text line does not state it: the older format never does,
+    and the newer one prints ``Status`` only when the invocation did not succeed.
+    ``max_memory_used_mb`` is None when the memory was not measured (see the module docstring).
+    ``billed_restore_duration_ms`` is printed in SnapStart ``REPORT`` lines but is not a
+    Telemetry API metric, so ``to_record()`` drops it.
+    """
+
+    __slots__ = ()
+    TYPE: ClassVar[str] = "platform.report"
 
     def to_record(self) -> dict[str, Any]:
         status = _need(self.status, "status", self.TYPE)
@@ -918,8 +925,7 @@ class ExtensionLog(_OutputLine):
 # --- plain-text-only lines --------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class End:
+class End(NamedTuple):
     """``END RequestId: <id>``: the invocation's Invoke phase is over."""
 
     request_id: str
