@@ -39,6 +39,7 @@ from urllib.parse import urlsplit
 import anyio
 
 from ..core.errors import APIError
+from ..formats.jsonlog import encode_json
 from ..formats.logsapi import DEFAULT_SCHEMA_VERSION, LOGS_SCHEMA_VERSIONS, LogsSchemaVersion
 from ..sinks.logs import LogsSubscriber, subscribe_logs
 from ..sinks.telemetry import TelemetrySubscriber, subscribe_telemetry
@@ -209,7 +210,7 @@ class _Delivery:
 
     async def send(self, batch: list[dict[str, Any]]) -> None:
         """Deliver ``batch``, retrying with backoff; drop it when every try failed."""
-        body = json.dumps(batch, separators=(",", ":")).encode()
+        body = encode_json(batch)
         for delay in (*RETRY_DELAYS, None):
             try:
                 if await self._send_once(body, batch):
@@ -268,7 +269,7 @@ class _TCPDelivery(_Delivery):
     async def _send_once(self, body: bytes, batch: list[dict[str, Any]]) -> bool:
         if self._stream is None:
             self._stream = await anyio.connect_tcp(self.host, self.port)
-        lines = b"".join(json.dumps(e, separators=(",", ":")).encode() + b"\n" for e in batch)
+        lines = b"".join(encode_json(e) + b"\n" for e in batch)
         await self._stream.send(lines)
         return True
 

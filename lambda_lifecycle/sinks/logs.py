@@ -27,6 +27,7 @@ from ..formats.records import TELEMETRY_STREAMS
 from .entry import Entry
 from .telemetry import (
     DEFAULT_MAX_BACKLOG,
+    Buffered,
     Buffering,
     Deliver,
     TelemetrySubscriber,
@@ -55,12 +56,12 @@ class LogsSubscriber(TelemetrySubscriber):
         streams = self._streams
         version = self.schema_version
         taken: list[Entry] = []
-        events: list[bytes] = []
+        events: list[Buffered] = []
         for entry in entries:
             event = logs_event(entry.record, entry.wall, version)
             if event is not None and event["type"].split(".")[0] in streams:
                 taken.append(entry)
-                events.append(encode_json(event))
+                events.append((event, encode_json(event)))
         if taken:
             self._take_run(taken, events)
 

@@ -49,7 +49,6 @@ from anyio.abc import TaskGroup
 
 from ..core.errors import APIError
 from ..engine.observe import LifecycleEvent, Listener
-from ..formats.jsonlog import decode_json, encode_array
 from ..formats.records import TELEMETRY_STREAMS, LogsDropped, TelemetryRecord, TelemetryStream
 from ..formats.records import TelemetrySubscription as SubscriptionRecord
 from . import router
@@ -90,6 +89,12 @@ TEARDOWN_ENDS = frozenset({"reset_end", "shutdown_end"})
 
 Deliver = Callable[[list[dict[str, Any]]], Awaitable[object]]
 """The destination: called with each batch, a list of ``{time, type, record}`` events."""
+
+
+Buffered = tuple[dict[str, Any], bytes]
+"""A buffered event: the ``{time, type, record}`` object (shared with the environment's other
+sinks: delivered as is, never mutated) and its UTF-8 JSON, whose length is what batching
+counts."""
 
 
 def _invalid(message: str) -> APIError:
@@ -219,12 +224,12 @@ class TelemetrySubscriber:
         self._platform = "platform" in self._streams
         self.needs: frozenset[Need] = frozenset({"platform"} if "platform" in types else ())
         self._max_backlog = max_backlog
-        # A batch holds its events as UTF-8 JSON: their sizes are what batching counts, and
-        # bytes are no work for the garbage collector however long they wait.
-        self._batch: list[bytes] = []
+        # A batch holds each event with its UTF-8 JSON: the sizes are what batching counts, and
+        # the events (already made to be encoded) are delivered as they are, decoding nothing.
+        self._batch: list[Buffered] = []
         self._bytes = 0
         self._opened_at: float | None = None  # when the current batch's timer started
-        self._ready: deque[list[bytes]] = deque()
+        self._ready: deque[list[Buffered]] = deque()
         self._queued = 0
         self._dropped_records = 0
         self._dropped_bytes = 0
@@ -253,12 +258,13 @@ class TelemetrySubscriber:
         streams = self._streams
         taken = [entry for entry in entries if entry.stream in streams]
         if taken:
-            self._take_run(taken, [entry.encoded() for entry in taken])
+            self._take_run(taken, [(entry.envelope(), entry.encoded()) for entry in taken])
 
-    def _take_run(self, entries: list[Entry], events: list[bytes]) -> None:
-        """Buffer ``events`` (UTF-8 JSON), those of ``entries``, in order."""
+    def _take_run(self, entries: list[Entry], events: list[Buffered]) -> None:
+        """Buffer ``events`` (each an event and its UTF-8 JSON), those of ``entries``, in
+        order."""
         count = len(events)
-        size = sum(map(len, events))
+        size = sum(len(encoded) for _, encoded in events)
         batch = self._batch
         if (
             len(batch) + count < self._max_items
@@ -300,10 +306,10 @@ class TelemetrySubscriber:
             if env is not None:
                 router.wait(env, self, waiting)
 
-    def _take(self, event: bytes, at: float, wall: float) -> None:
+    def _take(self, event: Buffered, at: float, wall: float) -> None:
         if self._queued >= self._max_backlog:
             self._dropped_records += 1
-            self._dropped_bytes += len(event)
+            self._dropped_bytes += len(event[1])
             return
         if self._dropped_records:
             self._report_drops(at, wall)
@@ -314,11 +320,11 @@ class TelemetrySubscriber:
         self._dropped_records = self._dropped_bytes = 0
         if self._platform:
             notice = Entry(at, wall, record)
-            self._add(notice.encoded(), at)
+            self._add((notice.envelope(), notice.encoded()), at)
 
-    def _add(self, event: bytes, at: float) -> None:
+    def _add(self, event: Buffered, at: float) -> None:
         max_bytes = self._max_bytes
-        size = len(event)
+        size = len(event[1])
         total = self._bytes + size
         batch = self._batch
         if batch and total > max_bytes:  # it would not fit: it starts the next batch
@@ -378,7 +384,7 @@ class TelemetrySubscriber:
                 batch = self._ready.popleft()
                 count = len(batch)
                 self._queued -= count
-                await self._deliver(decode_json(encode_array(batch)))
+                await self._deliver([event for event, _ in batch])
                 self.delivered += count
             if self._closing:
                 if not self._batch:
