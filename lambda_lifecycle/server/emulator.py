@@ -38,11 +38,13 @@ from ..engine.participant import ExtensionParticipant, RuntimeParticipant
 from ..processes import Output, ProcessExtension, ProcessRuntime
 from ..sinks import LogSink, attach_log_sink, log_extension_line, log_function_line
 from ..sinks.cloudwatch import Destination, LogFormat
+from .async_invoke import AsyncInvoker, AsyncOptions
 from .guard import Guard
 from .http import Listener, bind, bound_address
 from .invoke_api import InvokeAPI, aws_error
 from .limits import Limits
 from .runtime_api import RuntimeAPI
+from .tail import invoke_with_tail
 from .telemetry import TelemetryService
 
 DEFAULT_RUNTIME_API = ("127.0.0.1", 9001)
@@ -64,6 +66,8 @@ class Emulator:
     ``Host`` names allowed beside IP addresses, ``localhost`` and the names bound to (``*``: any
     name, for a listener reached by name from other machines).
     ``limits`` bounds how requests are read (:class:`~.limits.Limits`).
+    ``async_options`` says how ``Event`` invocations are retried (:mod:`.async_invoke`); their
+    ``ASYNC`` lines go to the log (a callable or stream ``log``), else to stderr.
 
     The output lines of :class:`~lambda_lifecycle.processes.ProcessRuntime` and
     :class:`~lambda_lifecycle.processes.ProcessExtension` participants are routed to the
@@ -89,6 +93,7 @@ class Emulator:
         allow_origins: Sequence[str] = (),
         allow_hosts: Sequence[str] = (),
         limits: Limits | None = None,
+        async_options: AsyncOptions | None = None,
     ) -> None:
         self.config = config or FunctionConfig()
         self._runtime = runtime
@@ -105,6 +110,7 @@ class Emulator:
         self._allow_origins = tuple(allow_origins)
         self._allow_hosts = (*allow_hosts, runtime_api[0], *(invoke[:1] if invoke else ()))
         self._limits = limits or Limits()
+        self.async_options = async_options or AsyncOptions()
         self._log_sink: LogSink | None = None
         self._batched: _LoopBatchedWriter | None = None
         self._outputs: list[tuple[ProcessRuntime | ProcessExtension, Output | None]] = []
@@ -187,8 +193,22 @@ class Emulator:
         self._listeners.append(api_listener)
         if invoke_sock is not None:
             config = self.config
+            queue = AsyncInvoker(
+                self.invoke,
+                self._spawn,
+                self._async_line,
+                self.async_options,
+                function_arn=config.function_arn,
+                version=config.function_version,
+            )
             invoke_app = InvokeAPI(
-                self.invoke, set(), config.function_version, self._spawn, config=config
+                self.invoke,
+                set(),
+                config.function_version,
+                self._spawn,
+                config=config,
+                tail=self.invoke_with_tail,
+                enqueue=queue.enqueue,
             )
             app = Guard(
                 invoke_app,
@@ -287,6 +307,24 @@ class Emulator:
         """
         async with self._lock:
             return await self.env.invoke(payload, **options)
+
+    async def invoke_with_tail(
+        self, payload: bytes | str | Any = b"", **options: Any
+    ) -> tuple[InvokeResult, str]:
+        """:meth:`invoke`, returning also the base64 tail of the invocation's log, once its
+        Invoke phase ended (``X-Amz-Log-Type: Tail``, :mod:`.tail`)."""
+        return await invoke_with_tail(
+            self.env, self.invoke, payload, log_format=self._log_format, **options
+        )
+
+    def _async_line(self, line: str) -> None:
+        """An ``ASYNC`` line of :mod:`.async_invoke`: to a callable or stream log, else stderr."""
+        log = self._batched or self._log
+        if callable(log) and not isinstance(log, (str, os.PathLike)):
+            log(line)
+        else:
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
 
     async def shutdown(self) -> None:
         """Shut the environment down now (reason ``spindown``); the servers stay up."""
