@@ -104,3 +104,27 @@ async def test_boto3_event_invocation_of_a_failing_handler_is_retried(tmp_path: 
     assert record["requestPayload"] == {"n": 7}
     assert record["responseContext"]["functionError"] == "Unhandled"
     assert record["responsePayload"]["errorType"] == "ValueError"
+
+
+def test_serve_options_set_the_retries() -> None:
+    from lambda_lifecycle.tools.cli import build_parser  # noqa: PLC0415
+    from lambda_lifecycle.tools.serve import _async_options  # noqa: PLC0415
+
+    args = build_parser(only="serve").parse_args(
+        [
+            "serve",
+            "--async-retries",
+            "1",
+            "--async-max-age",
+            "90",
+            "--async-delays",
+            "0.5,1",
+            "--async-destination",
+            "out.jsonl",
+        ]
+    )
+    assert _async_options(args) == AsyncOptions(
+        retries=1, delays=(0.5, 1.0), max_age=90.0, destination="out.jsonl"
+    )
+    default = _async_options(build_parser(only="serve").parse_args(["serve"]))
+    assert default == AsyncOptions()
