@@ -43,7 +43,10 @@ from .guard import Guard
 from .http import Listener, bind, bound_address
 from .invoke_api import InvokeAPI, aws_error
 from .limits import Limits
+from .names import FunctionNames
+from .response_streams import ResponseStreams
 from .runtime_api import RuntimeAPI
+from .streaming_api import StreamingAPI, with_streaming
 from .tail import invoke_with_tail
 from .telemetry import TelemetryService
 
@@ -176,7 +179,8 @@ class Emulator:
             self._log_sink = attach_log_sink(env, log, log_format=self._log_format, live=True)
         self._route_output()
         telemetry = TelemetryService(env, self._spawn) if self._telemetry else None
-        self._api = RuntimeAPI(env, telemetry)
+        streams = ResponseStreams()
+        self._api = RuntimeAPI(env, telemetry, streams)
         tg = anyio.create_task_group()
         await tg.__aenter__()
         self._tg = tg
@@ -210,8 +214,15 @@ class Emulator:
                 tail=self.invoke_with_tail,
                 enqueue=queue.enqueue,
             )
+            streaming_app = StreamingAPI(
+                self.invoke,
+                self.invoke_with_tail,
+                streams,
+                FunctionNames.of(config),
+                config.function_version,
+            )
             app = Guard(
-                invoke_app,
+                with_streaming(invoke_app, streaming_app),
                 allow_origins=self._allow_origins,
                 allow_hosts=self._allow_hosts,
                 error_body=aws_error,
