@@ -204,3 +204,44 @@ async def test_a_stream_may_outlast_the_body_timeout_while_it_keeps_sending() ->
         _, messages = await stream_invoke(emulator, {"mode": "slow", "count": 8, "pause": 0.1})
     assert chunks_and_end(messages) == (b"." * 8, {})
     assert "stream answered 202" in log
+
+
+def test_a_stream_is_paced_past_its_first_6_mb() -> None:
+    from lambda_lifecycle.server.response_streams import BURST_BYTES, pacing_delay  # noqa: PLC0415
+
+    assert pacing_delay(BURST_BYTES, 0.0, 1000.0) == 0.0
+    assert pacing_delay(10 * BURST_BYTES, 0.0, None) == 0.0
+    assert pacing_delay(BURST_BYTES + 2000, 0.5, 1000.0) == 1.5
+    assert pacing_delay(BURST_BYTES + 2000, 3.0, 1000.0) == 0.0
+
+
+@pytest.mark.processes
+async def test_the_bandwidth_cap_applies_past_the_burst(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lambda_lifecycle.server import response_streams  # noqa: PLC0415
+
+    monkeypatch.setattr(response_streams, "BURST_BYTES", 65536)
+    monkeypatch.setattr(streaming_runtime, "BURST_BYTES", 65536)
+    slept: list[float] = []
+    real = response_streams.pacing_delay
+
+    def pacing(size: int, since_burst: float, bandwidth: float | None) -> float:
+        delay = real(size, since_burst, bandwidth)
+        slept.append(delay)
+        return min(delay, 0.001)  # the delays are recorded, not waited for
+
+    monkeypatch.setattr(streaming_runtime, "pacing_delay", pacing)
+    log: list[str] = []
+    async with Emulator(
+        ProcessRuntime([PYTHON, str(RUNTIME)]),
+        config=FunctionConfig(function_name="fn", timeout=5),
+        runtime_api=("127.0.0.1", 0),
+        invoke=("127.0.0.1", 0),
+        variables={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+        log=log.append,
+        stream_bandwidth=1_000_000,
+    ) as emulator:
+        _, messages = await stream_invoke(emulator, {"mode": "big", "size": 1_000_000})
+    body, end = chunks_and_end(messages)
+    assert (len(body), end) == (1_000_000, {})
+    assert slept  # paced past the (shortened) burst
+    assert max(slept) > 0

@@ -71,6 +71,8 @@ class Emulator:
     ``limits`` bounds how requests are read (:class:`~.limits.Limits`).
     ``async_options`` says how ``Event`` invocations are retried (:mod:`.async_invoke`); their
     ``ASYNC`` lines go to the log (a callable or stream ``log``), else to stderr.
+    ``stream_bandwidth`` caps a streamed response past its first 6 MB (bytes per second; None:
+    full speed; Lambda's is 2 MB/s, :data:`~.response_streams.AWS_BANDWIDTH`).
 
     The output lines of :class:`~lambda_lifecycle.processes.ProcessRuntime` and
     :class:`~lambda_lifecycle.processes.ProcessExtension` participants are routed to the
@@ -97,6 +99,7 @@ class Emulator:
         allow_hosts: Sequence[str] = (),
         limits: Limits | None = None,
         async_options: AsyncOptions | None = None,
+        stream_bandwidth: float | None = None,
     ) -> None:
         self.config = config or FunctionConfig()
         self._runtime = runtime
@@ -114,6 +117,7 @@ class Emulator:
         self._allow_hosts = (*allow_hosts, runtime_api[0], *(invoke[:1] if invoke else ()))
         self._limits = limits or Limits()
         self.async_options = async_options or AsyncOptions()
+        self._stream_bandwidth = stream_bandwidth
         self._log_sink: LogSink | None = None
         self._batched: _LoopBatchedWriter | None = None
         self._outputs: list[tuple[ProcessRuntime | ProcessExtension, Output | None]] = []
@@ -179,7 +183,7 @@ class Emulator:
             self._log_sink = attach_log_sink(env, log, log_format=self._log_format, live=True)
         self._route_output()
         telemetry = TelemetryService(env, self._spawn) if self._telemetry else None
-        streams = ResponseStreams()
+        streams = ResponseStreams(self._stream_bandwidth)
         self._api = RuntimeAPI(env, telemetry, streams)
         tg = anyio.create_task_group()
         await tg.__aenter__()

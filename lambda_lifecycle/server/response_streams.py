@@ -73,13 +73,30 @@ class ResponseStream:
         self._send.close()
 
 
+BURST_BYTES = 6 * 1024 * 1024
+"""How much of a streamed response goes at full speed before a bandwidth cap applies."""
+AWS_BANDWIDTH = 2 * 1024 * 1024
+"""The bandwidth Lambda documents for a stream past its first 6 MB (bytes per second)."""
+
+
+def pacing_delay(size: int, since_burst: float, bandwidth: float | None) -> float:
+    """Seconds to wait before passing on more of a stream that has passed ``size`` bytes on,
+    ``since_burst`` seconds after it passed its first :data:`BURST_BYTES`, at most
+    ``bandwidth`` bytes per second past those (None: no cap)."""
+    if bandwidth is None or size <= BURST_BYTES:
+        return 0.0
+    return max(0.0, (size - BURST_BYTES) / bandwidth - since_burst)
+
+
 class ResponseStreams:
-    """The open response streams, by request id."""
+    """The open response streams, by request id; ``bandwidth`` caps each stream past its first
+    6 MB (bytes per second; None, the default: full speed; :data:`AWS_BANDWIDTH` as Lambda)."""
 
-    __slots__ = ("_open",)
+    __slots__ = ("_open", "bandwidth")
 
-    def __init__(self) -> None:
+    def __init__(self, bandwidth: float | None = None) -> None:
         self._open: dict[str, ResponseStream] = {}
+        self.bandwidth = bandwidth
 
     def open(self, request_id: str) -> ResponseStream:
         stream = self._open[request_id] = ResponseStream()

@@ -14,7 +14,9 @@ With ``Lambda-Runtime-Function-Response-Mode: streaming`` (any other value is 40
   client waits for that answer); from the stream's start, ``/error`` is refused for the
   invocation (403);
 - past :data:`MAX_STREAMED_BYTES` the stream ends, the caller gets
-  ``Function.ResponseSizeTooLarge`` and the runtime 413.
+  ``Function.ResponseSizeTooLarge`` and the runtime 413;
+- past its first 6 MB a stream is paced to the emulator's bandwidth cap, when it has one
+  (:class:`~.response_streams.ResponseStreams`; Lambda's is 2 MB/s).
 
 A timeout in the middle of the stream is the engine's as for any invocation: the caller gets
 ``Sandbox.Timedout``, the environment is reset, the runtime's connection goes with its process.
@@ -31,10 +33,12 @@ import base64
 import binascii
 from typing import TYPE_CHECKING, Any
 
+import anyio
+
 from ..core.errors import APIError
 from ..core.payloads import MAX_RESPONSE_BYTES
 from .http import ACCEPTED, Receive, Scope, Send, header, parse_json, respond, respond_error
-from .response_streams import ResponseStreams, Start
+from .response_streams import BURST_BYTES, ResponseStreams, Start, pacing_delay
 
 if TYPE_CHECKING:
     from ..engine.clients import RuntimeClient
@@ -82,6 +86,8 @@ async def receive_streamed(
         forwarding = await stream.put(Start(content_type))
     limit = MAX_STREAMED_BYTES if stream is not None else MAX_RESPONSE_BYTES
     kept: list[bytes] = []  # the response of a caller that does not read a stream
+    bandwidth = streams.bandwidth if streams is not None else None
+    burst_at: float | None = None
     size = 0
     while True:
         message = await receive()
@@ -102,6 +108,11 @@ async def receive_streamed(
             if stream is None:
                 kept.append(chunk)
             elif forwarding:
+                if bandwidth is not None and size > BURST_BYTES:
+                    now = anyio.current_time()
+                    if burst_at is None:
+                        burst_at = now
+                    await anyio.sleep(pacing_delay(size, now - burst_at, bandwidth))
                 forwarding = await stream.put(chunk)
         if not message.get("more_body", False):
             break
