@@ -126,5 +126,6 @@ def test_serve_options_set_the_retries() -> None:
     assert _async_options(args) == AsyncOptions(
         retries=1, delays=(0.5, 1.0), max_age=90.0, destination="out.jsonl"
     )
-    default = _async_options(build_parser(only="serve").parse_args(["serve"]))
-    assert default == AsyncOptions()
+    default = build_parser(only="serve").parse_args(["serve"])
+    assert _async_options(default) == AsyncOptions()
+    assert default.stream_bandwidth is None

@@ -321,6 +321,12 @@ def configure_serve(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="append each Event invocation's outcome to PATH as a destination record (JSON line)",
     )
+    parser.add_argument(
+        "--stream-bandwidth",
+        type=float,
+        metavar="BYTES_PER_S",
+        help="cap streamed responses past their first 6 MB (Lambda: 2097152); default: no cap",
+    )
 
 
 def _handler_problem(handler: str, task_root: Path) -> str | None:
@@ -587,6 +593,7 @@ def _run_serve(
         http=args.http,
         allow_origins=args.allow_origin,
         async_options=_async_options(args),
+        stream_bandwidth=args.stream_bandwidth,
     )
     import anyio  # noqa: PLC0415
 
