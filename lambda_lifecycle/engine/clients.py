@@ -15,6 +15,11 @@ API's: an answer for a request id other than the current invocation's is refused
 second answer is refused (403), a response over 6,291,556 bytes is refused (413) and the caller
 receives ``Function.ResponseSizeTooLarge``.
 
+A streamed response (``Lambda-Runtime-Function-Response-Mode: streaming``) is
+:meth:`RuntimeClient.begin_stream`, the chunks going to the caller on the front end's side,
+then :meth:`RuntimeClient.end_stream` (with the error of its trailers, if any) or
+:meth:`RuntimeClient.stream_too_large`; while it runs, ``error`` is refused (403).
+
 A client belongs to one *generation* of processes: after a Reset, the clients of the torn-down
 processes refuse every call.
 """
