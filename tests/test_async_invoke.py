@@ -129,3 +129,23 @@ def test_serve_options_set_the_retries() -> None:
     default = build_parser(only="serve").parse_args(["serve"])
     assert _async_options(default) == AsyncOptions()
     assert default.stream_bandwidth is None
+
+
+def test_each_attempt_carries_the_request_id_and_the_client_context() -> None:
+    calls: list[dict[str, Any]] = []
+    lines: list[str] = []
+
+    async def succeeding(payload: bytes, **options: Any) -> Any:
+        from lambda_lifecycle.engine.invocation import InvokeResult  # noqa: PLC0415
+
+        calls.append(options)
+        return InvokeResult(options["request_id"], b"{}", "application/json", None, None, None)
+
+    async def main() -> str:
+        async with anyio.create_task_group() as tg:
+            invoker = AsyncInvoker(succeeding, tg.start_soon, lines.append)
+            return invoker.enqueue(b"{}", {"client_context": '{"custom":{"a":1}}'})
+
+    request_id = anyio.run(main)
+    assert calls == [{"request_id": request_id, "client_context": '{"custom":{"a":1}}'}]
+    assert lines[-1] == f"ASYNC RequestId: {request_id} Outcome: Success Attempts: 1"
