@@ -68,3 +68,25 @@ async def test_boto3_log_type_tail_ends_in_the_report_line() -> None:
         assert "INIT_START" not in text  # only the invocation's own lines
     first_text = base64.b64decode(str(first["LogResult"])).decode()
     assert first_text.count("START RequestId") == 1
+
+
+@pytest.mark.looptime
+@pytest.mark.parametrize("log_format", ["text", "json"])
+async def test_the_tail_of_an_in_process_invocation(log_format: str) -> None:
+    from lambda_lifecycle.engine.environment import Environment  # noqa: PLC0415
+    from lambda_lifecycle.server.tail import invoke_with_tail  # noqa: PLC0415
+    from tests.support import EchoRuntime  # noqa: PLC0415
+
+    async with Environment(EchoRuntime().participant()) as env:
+        await env.invoke({"first": 1})
+        result, tail = await invoke_with_tail(env, env.invoke, {"n": 2}, log_format=log_format)
+    lines = base64.b64decode(tail).decode().splitlines()
+    assert result.ok
+    assert len(lines) >= 2
+    assert result.request_id in lines[0]
+    assert result.request_id in lines[-1]
+    if log_format == "text":
+        assert lines[0].startswith("START") and lines[-1].startswith("REPORT")
+    else:
+        assert json.loads(lines[0])["type"] == "platform.start"
+        assert json.loads(lines[-1])["type"] == "platform.report"
