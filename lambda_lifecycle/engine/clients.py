@@ -15,6 +15,11 @@ API's: an answer for a request id other than the current invocation's is refused
 second answer is refused (403), a response over 6,291,556 bytes is refused (413) and the caller
 receives ``Function.ResponseSizeTooLarge``.
 
+A streamed response (``Lambda-Runtime-Function-Response-Mode: streaming``) is
+:meth:`RuntimeClient.begin_stream`, the chunks going to the caller on the front end's side,
+then :meth:`RuntimeClient.end_stream` (with the error of its trailers, if any) or
+:meth:`RuntimeClient.stream_too_large`; while it runs, ``error`` is refused (403).
+
 A client belongs to one *generation* of processes: after a Reset, the clients of the torn-down
 processes refuse every call.
 """
@@ -30,7 +35,7 @@ import anyio
 
 from ..core.environment import RUNTIME
 from ..core.errors import APIError
-from ..core.payloads import MAX_RESPONSE_BYTES, response_too_large
+from ..core.payloads import MAX_RESPONSE_BYTES, error_body, response_too_large
 from .waiters import Waiter
 
 if TYPE_CHECKING:
@@ -147,11 +152,12 @@ class _Client:
 class RuntimeClient(_Client):
     """The Runtime API of one environment, for the runtime of one generation of processes."""
 
-    __slots__ = ("_restore", "invocation")
+    __slots__ = ("_restore", "_streaming", "invocation")
 
     def __init__(self, env: Environment, generation: int) -> None:
         super().__init__(env, generation)
         self._restore: anyio.Event | None = None
+        self._streaming: str | None = None  # the request id whose response is being streamed
         self.invocation: Invocation | None = None
 
     # -- for the engine ---------------------------------------------------------------------
@@ -222,9 +228,54 @@ class RuntimeClient(_Client):
         ``errorType``.
         """
         inv = self._answerable(request_id)
+        if self._streaming == request_id:
+            raise _refuse(
+                f"the response of invocation {request_id} is being streamed: "
+                "a streamed response reports its error in its trailers"
+            )
+        self._answer_error(inv, error, error_type)
+
+    def _answer_error(self, inv: Invocation, error: dict[str, Any], error_type: str | None) -> None:
         payload = _error_payload(error, error_type, "Unhandled")
         body = json.dumps(payload, separators=(",", ":")).encode()
         self._env.answer(inv, body, "application/json", payload)
+
+    # -- response streaming (``Lambda-Runtime-Function-Response-Mode: streaming``) -----------
+    def begin_stream(self, request_id: str) -> None:
+        """A streamed ``/response`` for ``request_id`` begins: checked as any answer is, and
+        from now on ``/error`` is refused for it (its error comes in the stream's trailers)."""
+        self._answerable(request_id)
+        if self._streaming == request_id:
+            raise _refuse(f"the response of invocation {request_id} is already being streamed")
+        self._streaming = request_id
+
+    def end_stream(
+        self,
+        request_id: str,
+        body: bytes = b"",
+        content_type: str = "application/octet-stream",
+        error: dict[str, Any] | None = None,
+        error_type: str | None = None,
+    ) -> None:
+        """The streamed response ended: with the bytes not already forwarded to the caller
+        (``body``), or with the error of its trailers (a function error, as Lambda takes it)."""
+        inv = self._answerable(request_id)
+        self._streaming = None
+        if error is not None:
+            self._answer_error(inv, error, error_type)
+        else:
+            self._env.answer(inv, body, content_type, None)
+
+    def stream_too_large(self, request_id: str, limit: int) -> None:
+        """The streamed response went past its ``limit`` (bytes): the caller gets
+        ``Function.ResponseSizeTooLarge``."""
+        inv = self._answerable(request_id)
+        self._streaming = None
+        error = error_body(
+            "Function.ResponseSizeTooLarge",
+            f"Response payload size exceeded maximum allowed payload size ({limit} bytes).",
+        )
+        self._env.answer_platform_error(inv, error, "error")
 
     def init_error(self, error: dict[str, Any], error_type: str | None = None) -> None:
         """``POST /runtime/init/error``: Init failed; the environment is reset.

@@ -38,11 +38,16 @@ from ..engine.participant import ExtensionParticipant, RuntimeParticipant
 from ..processes import Output, ProcessExtension, ProcessRuntime
 from ..sinks import LogSink, attach_log_sink, log_extension_line, log_function_line
 from ..sinks.cloudwatch import Destination, LogFormat
+from .async_invoke import AsyncInvoker, AsyncOptions
 from .guard import Guard
 from .http import Listener, bind, bound_address
 from .invoke_api import InvokeAPI, aws_error
 from .limits import Limits
+from .names import FunctionNames
+from .response_streams import ResponseStreams
 from .runtime_api import RuntimeAPI
+from .streaming_api import StreamingAPI, with_streaming
+from .tail import invoke_with_tail
 from .telemetry import TelemetryService
 
 DEFAULT_RUNTIME_API = ("127.0.0.1", 9001)
@@ -64,6 +69,10 @@ class Emulator:
     ``Host`` names allowed beside IP addresses, ``localhost`` and the names bound to (``*``: any
     name, for a listener reached by name from other machines).
     ``limits`` bounds how requests are read (:class:`~.limits.Limits`).
+    ``async_options`` says how ``Event`` invocations are retried (:mod:`.async_invoke`); their
+    ``ASYNC`` lines go to the log (a callable or stream ``log``), else to stderr.
+    ``stream_bandwidth`` caps a streamed response past its first 6 MB (bytes per second; None:
+    full speed; Lambda's is 2 MB/s, :data:`~.response_streams.AWS_BANDWIDTH`).
 
     The output lines of :class:`~lambda_lifecycle.processes.ProcessRuntime` and
     :class:`~lambda_lifecycle.processes.ProcessExtension` participants are routed to the
@@ -89,6 +98,8 @@ class Emulator:
         allow_origins: Sequence[str] = (),
         allow_hosts: Sequence[str] = (),
         limits: Limits | None = None,
+        async_options: AsyncOptions | None = None,
+        stream_bandwidth: float | None = None,
     ) -> None:
         self.config = config or FunctionConfig()
         self._runtime = runtime
@@ -105,6 +116,8 @@ class Emulator:
         self._allow_origins = tuple(allow_origins)
         self._allow_hosts = (*allow_hosts, runtime_api[0], *(invoke[:1] if invoke else ()))
         self._limits = limits or Limits()
+        self.async_options = async_options or AsyncOptions()
+        self._stream_bandwidth = stream_bandwidth
         self._log_sink: LogSink | None = None
         self._batched: _LoopBatchedWriter | None = None
         self._outputs: list[tuple[ProcessRuntime | ProcessExtension, Output | None]] = []
@@ -170,7 +183,8 @@ class Emulator:
             self._log_sink = attach_log_sink(env, log, log_format=self._log_format, live=True)
         self._route_output()
         telemetry = TelemetryService(env, self._spawn) if self._telemetry else None
-        self._api = RuntimeAPI(env, telemetry)
+        streams = ResponseStreams(self._stream_bandwidth)
+        self._api = RuntimeAPI(env, telemetry, streams)
         tg = anyio.create_task_group()
         await tg.__aenter__()
         self._tg = tg
@@ -187,11 +201,32 @@ class Emulator:
         self._listeners.append(api_listener)
         if invoke_sock is not None:
             config = self.config
+            queue = AsyncInvoker(
+                self.invoke,
+                self._spawn,
+                self._async_line,
+                self.async_options,
+                function_arn=config.function_arn,
+                version=config.function_version,
+            )
             invoke_app = InvokeAPI(
-                self.invoke, set(), config.function_version, self._spawn, config=config
+                self.invoke,
+                set(),
+                config.function_version,
+                self._spawn,
+                config=config,
+                tail=self.invoke_with_tail,
+                enqueue=queue.enqueue,
+            )
+            streaming_app = StreamingAPI(
+                self.invoke,
+                self.invoke_with_tail,
+                streams,
+                FunctionNames.of(config),
+                config.function_version,
             )
             app = Guard(
-                invoke_app,
+                with_streaming(invoke_app, streaming_app),
                 allow_origins=self._allow_origins,
                 allow_hosts=self._allow_hosts,
                 error_body=aws_error,
@@ -287,6 +322,24 @@ class Emulator:
         """
         async with self._lock:
             return await self.env.invoke(payload, **options)
+
+    async def invoke_with_tail(
+        self, payload: bytes | str | Any = b"", **options: Any
+    ) -> tuple[InvokeResult, str]:
+        """:meth:`invoke`, returning also the base64 tail of the invocation's log, once its
+        Invoke phase ended (``X-Amz-Log-Type: Tail``, :mod:`.tail`)."""
+        return await invoke_with_tail(
+            self.env, self.invoke, payload, log_format=self._log_format, **options
+        )
+
+    def _async_line(self, line: str) -> None:
+        """An ``ASYNC`` line of :mod:`.async_invoke`: to a callable or stream log, else stderr."""
+        log = self._batched or self._log
+        if callable(log) and not isinstance(log, (str, os.PathLike)):
+            log(line)
+        else:
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
 
     async def shutdown(self) -> None:
         """Shut the environment down now (reason ``spindown``); the servers stay up."""

@@ -15,8 +15,9 @@ forms :mod:`.names` lists) invokes the function with the request body as the eve
 ``X-Amz-Client-Context`` (base64 of a JSON object) reaches the runtime as
 ``Lambda-Runtime-Client-Context``; ``X-Amzn-Trace-Id`` becomes the invocation's trace header, in
 ``Lambda-Runtime-Trace-Id`` and in the ``tracing`` of the extensions' INVOKE event.
-``X-Amz-Invocation-Type: DryRun`` answers 204 without invoking; ``Event`` answers 202 and runs
-the invocation in the background.
+``X-Amz-Invocation-Type: DryRun`` answers 204 without invoking; ``Event`` answers 202 and queues
+the invocation (retried as Lambda retries it, :mod:`.async_invoke`). ``X-Amz-Log-Type: Tail``
+adds ``X-Amz-Log-Result``, the base64 of the end of the invocation's log (:mod:`.tail`).
 
 **Limits.** An event over 6,291,456 bytes (1,048,576 for an ``Event`` invocation) is refused
 with 413 ``RequestEntityTooLargeException`` before any phase starts; the body is read only up to
@@ -65,6 +66,7 @@ SUFFIX = "/invocations"
 CLIENT_CONTEXT = b"x-amz-client-context"
 TRACE_ID = b"x-amzn-trace-id"
 INVOCATION_TYPE = b"x-amz-invocation-type"
+LOG_TYPE = b"x-amz-log-type"
 
 MAX_REQUEST_BYTES = 6_291_456
 """The largest event of a synchronous invocation (6 MiB; a response may be 100 bytes more)."""
@@ -73,6 +75,8 @@ MAX_EVENT_BYTES = 1_048_576
 
 Invoke = Callable[..., Awaitable[InvokeResult]]
 Spawn = Callable[[Callable[[], Coroutine[Any, Any, None]]], None]
+TailInvoke = Callable[..., Awaitable[tuple[InvokeResult, str]]]
+Enqueue = Callable[[bytes, dict[str, Any]], str]
 
 _TYPES = (b"RequestResponse", b"Event", b"DryRun")
 
@@ -100,7 +104,9 @@ class InvokeAPI:
 
     ``invoke`` is the emulator's serialised invoke (``Emulator.invoke``); ``names`` the function
     names the path may carry (or, with ``config``, the forms of :mod:`.names` for that
-    function); ``spawn`` starts a background task (for ``Event`` invocations).
+    function); ``spawn`` starts a background task (for ``Event`` invocations). ``tail``
+    invokes and returns the base64 log tail too (``X-Amz-Log-Type: Tail``, :mod:`.tail`);
+    ``enqueue`` queues an ``Event`` invocation and returns its request id (:mod:`.async_invoke`).
     """
 
     def __init__(
@@ -111,8 +117,12 @@ class InvokeAPI:
         spawn: Spawn | None = None,
         *,
         config: FunctionConfig | None = None,
+        tail: TailInvoke | None = None,
+        enqueue: Enqueue | None = None,
     ) -> None:
         self._invoke = invoke
+        self._tail = tail
+        self._enqueue = enqueue
         self._names = (
             FunctionNames.of(config) if config is not None else FunctionNames(names, version)
         )
@@ -180,8 +190,12 @@ class InvokeAPI:
         if kind is not None and kind != b"RequestResponse":
             await self._other_type(kind, payload, options, send)
             return
+        log_result: str | None = None
         try:
-            result = await self._invoke(payload, **options)
+            if self._tail is not None and header(scope, LOG_TYPE) == b"Tail":
+                result, log_result = await self._tail(payload, **options)
+            else:
+                result = await self._invoke(payload, **options)
         except EnvironmentClosed as exc:
             await _refuse(send, 503, "ServiceException", str(exc))
             return
@@ -189,6 +203,8 @@ class InvokeAPI:
             (b"x-amz-executed-version", self._version),
             (b"x-amzn-requestid", result.request_id.encode()),
         ]
+        if log_result is not None:
+            headers.append((b"x-amz-log-result", log_result.encode()))
         if result.function_error is not None:
             headers.append((b"x-amz-function-error", result.function_error.encode()))
         body = result.body
@@ -201,6 +217,10 @@ class InvokeAPI:
     ) -> None:
         if kind == b"DryRun":
             await respond(send, 204, b"")
+            return
+        if self._enqueue is not None:
+            request_id = self._enqueue(payload, options)
+            await respond(send, 202, b"", headers=[(b"x-amzn-requestid", request_id.encode())])
             return
         if self._spawn is None:
             await _refuse(

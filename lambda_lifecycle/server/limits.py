@@ -8,7 +8,9 @@ response*. What is bounded is the *reading of a request*, which a client control
   size uvicorn's ``h11`` protocol allows by default): a larger head is answered 431;
 - the head must arrive within ``header_timeout`` seconds of its first byte, and a body within
   ``body_timeout`` seconds of the end of its head: a request that drips bytes is answered 408
-  (or, once its answer has started, simply closed);
+  (or, once its answer has started, simply closed); a runtime's streamed response (header
+  ``Lambda-Runtime-Function-Response-Mode``) may take as long as the function streams, each
+  read within ``body_timeout`` of the one before;
 - an idle keep-alive connection is closed after ``keep_alive`` seconds (uvicorn's own timer).
 
 Every refusal made at this level, and the HTTP parser's own 400 for a malformed request, is a JSON
@@ -128,6 +130,11 @@ def limited(
                     self._body_timer = self.loop.call_later(
                         limits.body_timeout, self._timed_out, "the request body"
                     )
+                elif _streamed(self):  # a streamed response: bounded between reads only
+                    self._body_timer.cancel()
+                    self._body_timer = self.loop.call_later(
+                        limits.body_timeout, self._timed_out, "the request body"
+                    )
             elif self._body_timer is not None:
                 self._body_timer.cancel()
                 self._body_timer = None
@@ -196,3 +203,14 @@ def limited(
             )
 
     return LimitedProtocol
+
+
+_STREAMED = b"lambda-runtime-function-response-mode"
+
+
+def _streamed(protocol: Any) -> bool:
+    """Whether the request being read is a runtime's streamed response, whose body lasts as
+    long as the function streams (the engine's timeout ends it): its body timeout bounds the
+    wait between two reads, not the whole body."""
+    scope = getattr(protocol, "scope", None)
+    return scope is not None and any(name == _STREAMED for name, _ in scope["headers"])

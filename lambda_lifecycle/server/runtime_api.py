@@ -8,6 +8,7 @@ and the JSON body ``{"errorMessage", "errorType"}``:
 =========================================================  ====================================
 ``GET  /2018-06-01/runtime/invocation/next``               ``RuntimeClient.next`` (long poll)
 ``POST /2018-06-01/runtime/invocation/{id}/response``      ``respond`` (202, 400, 403, 413)
+   (streamed: ``begin_stream`` ... ``end_stream``, :mod:`.streaming_runtime`)
 ``POST /2018-06-01/runtime/invocation/{id}/error``         ``error`` (202, 400, 403)
 ``POST /2018-06-01/runtime/init/error``                    ``init_error`` (202, 403)
 ``GET  /2018-06-01/runtime/restore/next``                  ``restore_next`` (200, 403)
@@ -65,10 +66,12 @@ from .http import (
     respond_error,
     respond_json,
 )
+from .streaming_runtime import RESPONSE_MODE, check_mode, receive_streamed
 
 if TYPE_CHECKING:
     from ..engine.clients import ExtensionClient, RuntimeClient
     from ..engine.environment import Environment
+    from .response_streams import ResponseStreams
 
 RUNTIME = "/2018-06-01/runtime/"
 INVOCATION = "/2018-06-01/runtime/invocation/"
@@ -154,9 +157,15 @@ class _Parked:
 class RuntimeAPI:
     """The ASGI app of ``AWS_LAMBDA_RUNTIME_API`` for one environment."""
 
-    def __init__(self, env: Environment, telemetry: TelemetryHandler | None = None) -> None:
+    def __init__(
+        self,
+        env: Environment,
+        telemetry: TelemetryHandler | None = None,
+        streams: ResponseStreams | None = None,
+    ) -> None:
         self.env = env
         self.telemetry = telemetry
+        self.streams = streams  # where streamed responses go on to their callers
         self._parked = _Parked()
         self.closed = False
 
@@ -254,6 +263,14 @@ class RuntimeAPI:
             await _not_allowed(send, method, path)
             return
         client = self._runtime_client()
+        if action == "response":
+            mode = header(scope, RESPONSE_MODE)
+            if mode is not None:
+                check_mode(mode)
+                await receive_streamed(
+                    self.streams, client, request_id, scope=scope, receive=receive, send=send
+                )
+                return
         try:
             body = await read_body(receive, MAX_BODY_BYTES)
         except TooLarge:

@@ -293,6 +293,40 @@ def configure_serve(parser: argparse.ArgumentParser) -> None:
         help="let browser pages from ORIGIN call the emulator (repeatable; * for any); "
         "requests with any other Origin header are refused",
     )
+    # Asynchronous (Event) invocations: how they are retried (server/async_invoke.py).
+    parser.add_argument(
+        "--async-retries",
+        type=int,
+        choices=range(3),
+        default=2,
+        metavar="N",
+        help="how many times a failed Event invocation runs again (0 to 2, default 2)",
+    )
+    parser.add_argument(
+        "--async-max-age",
+        type=float,
+        default=21600.0,
+        metavar="SECONDS",
+        help="an Event invocation older than this is not retried (default 21600, six hours)",
+    )
+    parser.add_argument(
+        "--async-delays",
+        type=lambda text: tuple(float(part) for part in text.split(",")),
+        default=(60.0, 120.0),
+        metavar="S1,S2",
+        help="seconds before the first and second retry (default 60,120, as Lambda)",
+    )
+    parser.add_argument(
+        "--async-destination",
+        metavar="PATH",
+        help="append each Event invocation's outcome to PATH as a destination record (JSON line)",
+    )
+    parser.add_argument(
+        "--stream-bandwidth",
+        type=float,
+        metavar="BYTES_PER_S",
+        help="cap streamed responses past their first 6 MB (Lambda: 2097152); default: no cap",
+    )
 
 
 def _handler_problem(handler: str, task_root: Path) -> str | None:
@@ -558,10 +592,24 @@ def _run_serve(
         log_format=args.log_format,
         http=args.http,
         allow_origins=args.allow_origin,
+        async_options=_async_options(args),
+        stream_bandwidth=args.stream_bandwidth,
     )
     import anyio  # noqa: PLC0415
 
     return anyio.run(_serve, emulator, notes, backend_options=_loop_options(args.loop))
+
+
+def _async_options(args: argparse.Namespace) -> Any:
+    """How Event invocations are retried, from the ``--async-*`` options."""
+    from ..server.async_invoke import AsyncOptions  # noqa: PLC0415
+
+    return AsyncOptions(
+        retries=args.async_retries,
+        delays=args.async_delays,
+        max_age=args.async_max_age,
+        destination=args.async_destination,
+    )
 
 
 def _python_client_dir() -> str | None:
