@@ -45,7 +45,7 @@ import anyio
 import structlog
 from anyio.abc import TaskGroup, TaskStatus
 
-from ..core.config import FunctionConfig
+from ..core.config import FunctionConfig, InitializationType
 from ..core.errors import (
     ConfigurationError,
     EnvironmentClosed,
@@ -158,6 +158,13 @@ class Function:
             base, idle_timeout=idle_timeout, max_lifetime=max_lifetime
         )
         self.reserved_concurrency = reserved_concurrency
+        # Environments past the provisioned ones are on-demand, even when the configuration
+        # says provisioned-concurrency; SnapStart ones restore (each from its own snapshot).
+        self._on_demand_type: InitializationType = (
+            "on-demand"
+            if base.initialization_type == "provisioned-concurrency"
+            else base.initialization_type
+        )
         self.provisioned_concurrency = provisioned_concurrency
         self._make = make_environment
         self._members: dict[_Member, None] = {}  # every live environment, in start order
@@ -334,7 +341,7 @@ class Function:
         config = dataclasses.replace(
             self.config,
             initialization_type=(
-                "provisioned-concurrency" if member.provisioned else self.config.initialization_type
+                "provisioned-concurrency" if member.provisioned else self._on_demand_type
             ),
             idle_timeout=None if member.provisioned else self.config.idle_timeout,
         )

@@ -291,3 +291,7 @@ class _LoopBatchedWriter:
         if lines:
             self._stream.write("".join(lines))
             self._stream.flush()
+
+
+LoopBatchedWriter = _LoopBatchedWriter
+"""The batched writer, for front ends that share one stream between several emulators."""

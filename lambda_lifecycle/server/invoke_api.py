@@ -32,9 +32,10 @@ import json
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from ..core.errors import EnvironmentClosed
+from ..core.errors import EnvironmentClosed, TooManyRequestsException
 from ..engine.invocation import InvokeResult
 from .http import Disconnected, Receive, Scope, Send, header, read_body, respond, respond_error
+from .throttle import respond_throttled
 
 PREFIX = "/2015-03-31/functions/"
 SUFFIX = "/invocations"
@@ -103,6 +104,9 @@ class InvokeAPI:
             return
         try:
             result = await self._invoke(payload, **options)
+        except TooManyRequestsException as exc:  # a pool at its concurrency limit
+            await respond_throttled(send, exc)
+            return
         except EnvironmentClosed as exc:
             await respond_error(send, 503, "ServiceException", str(exc))
             return
@@ -123,7 +127,7 @@ class InvokeAPI:
         if kind == b"Event" and self._spawn is not None:
 
             async def background() -> None:
-                with contextlib.suppress(EnvironmentClosed):
+                with contextlib.suppress(EnvironmentClosed, TooManyRequestsException):
                     await self._invoke(payload, **options)
 
             self._spawn(background)

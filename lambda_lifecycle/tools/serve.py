@@ -76,6 +76,9 @@ DEFAULT_BOOTSTRAPS = ("/opt/bootstrap", "/var/runtime/bootstrap")
 EMULATOR_LOG_LEVELS = ("trace", "debug", "info", "warn", "warning", "error", "fatal", "panic")
 _QUIET_LEVELS = frozenset({"error", "fatal", "panic"})
 ABANDON_GRACE_S = 0.5
+DEFAULT_RESERVED_CONCURRENCY = 10  # the pool's defaults, repeated here: parsing imports no engine
+DEFAULT_IDLE_TIMEOUT = 600.0
+DEFAULT_MAX_LIFETIME = 4 * 3600.0
 """At a second Ctrl-C, how long the callers still waiting have to receive their error answer."""
 
 _HANDLER = re.compile(r"^(?P<module>[\w/.-]+)\.(?P<function>[A-Za-z_]\w*)$")
@@ -285,6 +288,69 @@ def configure_serve(parser: argparse.ArgumentParser) -> None:
         default="httptools",
         help="uvicorn's HTTP parser (default httptools, the faster)",
     )
+    parser.add_argument(
+        "--reserved-concurrency",
+        type=_whole(1),
+        default=DEFAULT_RESERVED_CONCURRENCY,
+        metavar="N",
+        help="at most N environments at once; an invocation finding all N busy is throttled "
+        f"(429 TooManyRequestsException) (default {DEFAULT_RESERVED_CONCURRENCY}, for a laptop; "
+        "1: one environment, concurrent invocations throttled)",
+    )
+    parser.add_argument(
+        "--provisioned-concurrency",
+        type=_whole(0),
+        default=0,
+        metavar="N",
+        help="initialize N environments at start (initialization type provisioned-concurrency) "
+        "and use them first (default 0)",
+    )
+    parser.add_argument(
+        "--idle-timeout",
+        type=_seconds,
+        default=DEFAULT_IDLE_TIMEOUT,
+        metavar="SECONDS",
+        help="spin an on-demand environment down after this long without an invocation "
+        f"(default {DEFAULT_IDLE_TIMEOUT:g}; 0: never)",
+    )
+    parser.add_argument(
+        "--max-lifetime",
+        type=_seconds,
+        default=DEFAULT_MAX_LIFETIME,
+        metavar="SECONDS",
+        help="replace every environment this long after it started, once it is idle "
+        f"(default {DEFAULT_MAX_LIFETIME:g}, a few hours as on Lambda; 0: never)",
+    )
+    parser.add_argument(
+        "--show-environments",
+        action="store_true",
+        help="say on stderr when an environment starts, takes an invocation or shuts down, "
+        "and start each text log line with its environment's log stream",
+    )
+
+
+def _whole(least: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"{value} is less than {least}")
+        return value
+
+    return parse
+
+
+def _seconds(text: str) -> float | None:
+    """A duration in seconds; 0 means never (None)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds")
+    return value or None
 
 
 def _handler_problem(handler: str, task_root: Path) -> str | None:
@@ -501,6 +567,7 @@ def _run_serve(
     try:
         # Imported here: the server extra is optional, the other commands do without it.
         from ..processes import ProcessExtension, ProcessRuntime, discover_extensions  # noqa: PLC0415
+        from ..server.function_emulator import stderr_events  # noqa: PLC0415
         from ..server.http import split_address  # noqa: PLC0415
         from .serve_emulator import ServeEmulator  # noqa: PLC0415
     except ImportError as exc:
@@ -509,45 +576,57 @@ def _run_serve(
             "pip install 'lambda-lifecycle[server]'"
         ) from None
     wrapper = view.wrap() if view is not None else []
-    extensions: list[ProcessExtension] = []
+    found: list[str | Path] = []  # the extensions' programs
     if view is not None:
         for name, path in view.extensions().items():
             if not os.access(path, os.X_OK):
                 raise ConfigurationError(f"{path} of a layer's extensions is not executable")
-            extensions.append(
-                ProcessExtension(
-                    f"/opt/extensions/{name}",
-                    cwd=task_root,
-                    freeze_delay=args.freeze_delay / 1000,
-                    wrapper=wrapper,
-                )
-            )
+            found.append(f"/opt/extensions/{name}")
     if args.extensions_dir is not None:
         for extension in discover_extensions(
             args.extensions_dir, cwd=task_root, freeze_delay=args.freeze_delay / 1000
         ):
-            extension.wrapper = wrapper
-            extensions.append(extension)
+            found.append(extension.path)
     try:
         api_address = split_address(args.runtime_api_address, 9001)
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from None
+    freeze_delay = args.freeze_delay / 1000
+
+    def participants() -> tuple[ProcessRuntime, list[ProcessExtension]]:
+        """Each environment's own participants (they keep per-environment routing)."""
+        runtime = ProcessRuntime(
+            command, cwd=task_root, freeze_delay=freeze_delay, telemetry_fd=True, wrapper=wrapper
+        )
+        extensions = [
+            ProcessExtension(path, cwd=task_root, freeze_delay=freeze_delay, wrapper=wrapper)
+            for path in found
+        ]
+        return runtime, extensions
+
+    provisioned = args.provisioned_concurrency
+    if config.initialization_type == "provisioned-concurrency":
+        provisioned = max(provisioned, 1)
+    if provisioned > args.reserved_concurrency:
+        raise ConfigurationError(
+            f"--provisioned-concurrency {provisioned} is more than --reserved-concurrency "
+            f"{args.reserved_concurrency}"
+        )
     emulator = ServeEmulator(
-        ProcessRuntime(
-            command,
-            cwd=task_root,
-            freeze_delay=args.freeze_delay / 1000,
-            telemetry_fd=True,
-            wrapper=wrapper,
-        ),
-        extensions,
+        participants,
         config,
-        runtime_api=api_address,
+        runtime_api_host=api_address[0],
         invoke=invoke_address,
+        reserved_concurrency=args.reserved_concurrency,
+        provisioned_concurrency=provisioned,
+        idle_timeout=args.idle_timeout,
+        max_lifetime=args.max_lifetime,
         variables=variables,
         freeze=not args.no_freeze,
         log=sys.stdout,
         log_format=args.log_format,
+        prefix_streams=args.show_environments,
+        on_event=stderr_events if args.show_environments else None,
         http=args.http,
     )
     import anyio  # noqa: PLC0415
@@ -622,15 +701,16 @@ async def _serve(emulator: ServeEmulator, notes: list[str] | None) -> int:
                     with life:
                         async with emulator:
                             if notes is not None:
+                                most = emulator.function.reserved_concurrency
                                 lines = [
                                     f"lambda-lifecycle: function {config.function_name!r} on "
                                     f"{emulator.invoke_url} (Runtime API "
-                                    f"{emulator.runtime_api_address}); Ctrl-C stops",
+                                    f"{emulator.runtime_api_address}); up to {most} "
+                                    f"environment{'s' if most > 1 else ''} at once, each with "
+                                    "its own Runtime API port; Ctrl-C stops",
                                     *notes,
                                 ]
                                 print("\n".join(lines), file=sys.stderr, flush=True)
-                            if config.initialization_type != "on-demand":
-                                await emulator.init()
                             await stop.wait()
                 except Exception as exc:
                     failure.append(exc)
