@@ -1,0 +1,121 @@
+"""The pool behind the invoke endpoint, with real runtimes in real time, and boto3 as the caller.
+
+Four concurrent invocations of a handler that sleeps 0.5 s run at once in four runtime
+processes, each with its own Runtime API port and log stream; a fifth over the reserved
+concurrency is throttled, and boto3 raises its ``TooManyRequestsException``. No timing is
+asserted beyond "the invocations overlapped".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import pytest
+
+from lambda_lifecycle.core.config import FunctionConfig
+from lambda_lifecycle.engine.pool import PoolEvent
+from lambda_lifecycle.processes import ProcessRuntime
+from lambda_lifecycle.server.function_emulator import FunctionEmulator
+from tests.fixtures.helpers import FIXTURES, PYTHON, alive, children_of
+
+boto3 = pytest.importorskip("boto3")
+from botocore.config import Config  # noqa: E402 (after the skip)
+
+pytestmark = pytest.mark.processes
+
+FUNCTIONS = FIXTURES / "functions"
+
+
+@asynccontextmanager
+async def pool(reserved: int) -> AsyncIterator[FunctionEmulator]:
+    def participants() -> tuple[ProcessRuntime, list[Any]]:
+        return ProcessRuntime([PYTHON, "-m", "awslambdaric", "pool_handlers.sleepy"]), []
+
+    config = FunctionConfig(function_name="fn", timeout=10, handler="pool_handlers.sleepy")
+    variables = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "LAMBDA_TASK_ROOT": str(FUNCTIONS),
+    }
+    emulator = FunctionEmulator(
+        participants,
+        config,
+        invoke=("127.0.0.1", 0),
+        reserved_concurrency=reserved,
+        variables=variables,
+    )
+    with anyio.fail_after(60):
+        async with emulator:
+            yield emulator
+
+
+def lambda_client(url: str) -> Any:
+    endpoint = url.split("/2015-03-31/", maxsplit=1)[0]
+    return boto3.client(
+        "lambda",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(retries={"total_max_attempts": 1}, read_timeout=30),
+    )
+
+
+async def test_concurrent_invokes_run_at_once_in_their_own_processes_and_boto3_sees_throttles() -> (
+    None
+):
+    async with pool(reserved=4) as emulator:
+        client = lambda_client(emulator.invoke_url)
+        answers: list[dict[str, Any]] = []
+        throttled: list[Exception] = []
+
+        def call() -> None:
+            try:
+                response = client.invoke(FunctionName="fn", Payload=b'{"sleep": 0.5}')
+            except client.exceptions.TooManyRequestsException as exc:
+                throttled.append(exc)
+                return
+            answers.append(json.loads(response["Payload"].read()))
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(4):
+                tg.start_soon(anyio.to_thread.run_sync, call)
+        assert throttled == []
+        assert len(answers) == 4
+        # Four runtime processes, four Runtime API addresses, four log streams.
+        assert len({a["pid"] for a in answers}) == 4
+        assert len({a["api"] for a in answers}) == 4
+        assert len({a["log_stream"] for a in answers}) == 4
+        # They overlapped: each one started before every other one ended.
+        assert max(a["started"] for a in answers) < min(a["ended"] for a in answers)
+        pids = {a["pid"] for a in answers}
+
+        # Over the limit: keep the four environments busy, then one more is throttled.
+        busy = anyio.Event()
+
+        def routed(event: PoolEvent) -> None:
+            if event.type == "invocation_routed" and emulator.function.concurrency == 4:
+                busy.set()
+
+        emulator.function.listen(routed)
+        async with anyio.create_task_group() as tg:
+            for _ in range(4):
+                tg.start_soon(
+                    anyio.to_thread.run_sync,
+                    lambda: client.invoke(FunctionName="fn", Payload=b'{"sleep": 2}'),
+                )
+            with anyio.fail_after(10):
+                await busy.wait()
+            await anyio.to_thread.run_sync(call)
+        assert len(throttled) == 1
+        error = throttled[0].response  # type: ignore[attr-defined]
+        assert error["Error"]["Code"] == "TooManyRequestsException"
+        assert error["ResponseMetadata"]["HTTPStatusCode"] == 429
+        assert error["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
+        assert emulator.function.started == 4  # the throttled one started nothing
+    assert not any(alive(pid) for pid in pids)
+    assert children_of(os.getpid()) == []
