@@ -1,11 +1,14 @@
 """``lambda-lifecycle serve`` and ``invoke``: the local emulator on the command line.
 
-``serve [OPTIONS] [--] [COMMAND...]`` runs one execution environment whose runtime is COMMAND
-(the bootstrap command line), or with ``--handler module.function`` the Python runtime interface
-client (``python -m awslambdaric module.function`` with this Python), and whose external
-extensions are the executable files of ``--extensions-dir``. It serves the invoke endpoint on
-``--port`` (8080) and the Runtime API on ``--runtime-api-address`` (127.0.0.1:9001), exactly where
-the AWS emulator serves them.
+``serve [OPTIONS] [--] [COMMAND...]`` serves a function whose runtime is COMMAND (the bootstrap
+command line), or with ``--handler module.function`` the Python runtime interface client
+(``python -m awslambdaric module.function`` with this Python), and whose external extensions are
+the executable files of ``--extensions-dir``. It serves the invoke endpoint on ``--port`` (8080),
+where the AWS emulator serves it. Concurrent invocations run at once, each in an execution
+environment of its own (a pool, :mod:`lambda_lifecycle.server.function_emulator`), up to
+``--reserved-concurrency`` (10; then 429 ``TooManyRequestsException``); each environment has its
+own processes and its own Runtime API on a free port of the ``--runtime-api-address`` host.
+``--provisioned-concurrency``, ``--idle-timeout`` and ``--max-lifetime`` are the pool's.
 
 It takes the AWS emulator's command line too (``aws-lambda-rie [--runtime-interface-emulator-
 address HOST:PORT] [--runtime-api-address HOST:PORT] [--log-level LEVEL] [--enable-init-caching]
@@ -24,10 +27,10 @@ mount namespace where Linux allows one (:mod:`lambda_lifecycle.processes.sandbox
 ``extensions/`` are started as external extensions. Without one, ``--layer`` is refused with the
 reason and a line on stderr says how to make ``sandbox.localdomain`` resolve.
 
-Ctrl-C (or SIGTERM) shuts the environment down as Lambda does when it spins one down: SHUTDOWN
-with reason ``spindown`` to the extensions, the Shutdown budgets, then exit status 0. A second
-Ctrl-C kills everything at once; a caller still waiting for an invocation is answered first
-(503 ``ServiceException``), never left without an answer.
+Ctrl-C (or SIGTERM) shuts every environment down at once as Lambda does when it spins one down:
+SHUTDOWN with reason ``spindown`` to the extensions, the Shutdown budgets, then exit status 0.
+A second Ctrl-C kills everything at once; a caller still waiting for an invocation is answered
+first (503 ``ServiceException``), never left without an answer.
 
 Mistakes are caught before anything starts and reported on one line, with exit status 1: a
 handler that is not ``module.function`` or whose module is not in the task root, a bootstrap that
@@ -184,7 +187,9 @@ def configure_serve(parser: argparse.ArgumentParser) -> None:
         "--runtime-api-address",
         default=DEFAULT_RUNTIME_API,
         metavar="HOST:PORT",
-        help=f"where the Runtime and Extensions APIs listen (default {DEFAULT_RUNTIME_API})",
+        help="where the Runtime and Extensions APIs listen: each environment on a free port of "
+        f"HOST (the PORT is accepted for the AWS emulator's command line; default "
+        f"{DEFAULT_RUNTIME_API})",
     )
     parser.add_argument(
         "--timeout",
@@ -438,7 +443,7 @@ def _timeout_text(timeout: float) -> str:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    """Serve one environment until Ctrl-C."""
+    """Serve the function until Ctrl-C."""
     command: list[str] = list(args.command)
     if command[:1] == ["--"]:
         command = command[1:]
