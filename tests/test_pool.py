@@ -335,3 +335,56 @@ def test_configuration_is_checked() -> None:
         Function(fleet, reserved_concurrency=2, provisioned_concurrency=3)
     with pytest.raises(ConfigurationError, match="idle_timeout"):
         Function(fleet, idle_timeout=0)
+
+
+async def test_a_failed_provisioned_init_is_retried_at_the_first_invoke_not_in_a_loop() -> None:
+    async def first_fails(generation: int, client: RuntimeClient) -> None:
+        if generation == 1:
+            raise RuntimeError("no database")
+
+    fleet = Fleet(init_hook=first_fails)
+    async with Function(fleet, provisioned_concurrency=1, reserved_concurrency=1) as fn:
+        await anyio.sleep(600)
+        assert fn.started == 1  # no replacement for a failed Init
+        result = await fn.invoke({})
+        assert result.ok
+    assert fleet.runtimes[0].inits == 2
+    walks(fleet)
+    no_tasks_left()
+
+
+async def test_an_environment_whose_extensions_still_work_is_busy() -> None:
+    class Slow(Fleet):
+        def __call__(self, config: FunctionConfig) -> Environment:
+            env = super().__call__(config)
+            self.extensions[-1].work = 2  # 2 s on every INVOKE after the answer
+            return env
+
+    fleet = Slow()
+    async with Function(fleet, reserved_concurrency=1) as fn:
+        first = await fn.invoke({})
+        assert first.ok
+        with pytest.raises(TooManyRequestsException):
+            await fn.invoke({})  # answered, but its phase is not over: not free
+        await first.report()
+        assert (await fn.invoke({})).ok
+    assert fn.started == 1
+    walks(fleet)
+
+
+async def test_a_factory_that_fails_is_the_callers_error_and_frees_its_place() -> None:
+    made: list[int] = []
+
+    def flaky(config: FunctionConfig) -> Environment:
+        made.append(1)
+        if len(made) == 1:
+            raise OSError("cannot listen")
+        return Environment(EchoRuntime().participant(), config=config)
+
+    async with Function(flaky, reserved_concurrency=1) as fn:
+        with pytest.raises(OSError, match="cannot listen"):
+            await fn.invoke({})
+        assert fn.environments == ()
+        assert (await fn.invoke({})).ok
+    assert fn.started == 1
+    no_tasks_left()

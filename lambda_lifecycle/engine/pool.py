@@ -35,6 +35,7 @@ next invocation retries Init in it rather than in a new one.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -49,7 +50,6 @@ from ..core.config import FunctionConfig, InitializationType
 from ..core.errors import (
     ConfigurationError,
     EnvironmentClosed,
-    LifecycleError,
     TooManyRequestsException,
 )
 from ..core.variables import log_stream_name
@@ -190,7 +190,7 @@ class Function:
         try:
             async with anyio.create_task_group() as ahead:
                 for _ in range(self.provisioned_concurrency):
-                    ahead.start_soon(self._provision)
+                    ahead.start_soon(self._provision, True)
         except BaseException:
             await self._close(failed=True)
             raise
@@ -360,20 +360,30 @@ class Function:
         finally:
             self._forget(member)
 
-    async def _provision(self) -> None:
-        """Start one provisioned environment and run its Init ahead of any invocation."""
+    async def _provision(self, strict: bool = False) -> None:
+        """Start one provisioned environment and run its Init ahead of any invocation.
+
+        ``strict`` (entering the block): an environment that cannot be made is the caller's
+        error. Otherwise (a replacement) it is logged, and not retried: the place is left to
+        on-demand environments.
+        """
         if len(self._members) >= self.reserved_concurrency:
             return  # on-demand environments took the places meanwhile
         member = self._reserve(provisioned=True)
         try:
             await self._start(member)
-            assert member.env is not None
-            await member.env.init()
-        except (LifecycleError, OSError) as exc:
-            # Not retried: the environment (if any) retries its Init at its first invocation.
+        except Exception as exc:
+            if strict:
+                raise
             _log.warning(
-                "lambda_lifecycle.provisioned_init_failed", error=str(exc), kind=type(exc).__name__
+                "lambda_lifecycle.provisioned_start_failed", error=str(exc), kind=type(exc).__name__
             )
+            return
+        env = member.env
+        assert env is not None
+        # A failed Init is not retried here: the environment retries it at its first invocation.
+        with contextlib.suppress(EnvironmentClosed):  # the pool closed meanwhile
+            await env.init()
         self._release(member)
 
     def _emit(self, kind: PoolEventType, member: _Member | None, *, cold: bool = False) -> None:
