@@ -388,3 +388,23 @@ async def test_a_factory_that_fails_is_the_callers_error_and_frees_its_place() -
         assert (await fn.invoke({})).ok
     assert fn.started == 1
     no_tasks_left()
+
+
+async def test_an_invoke_right_after_an_answer_waits_briefly_for_that_environment() -> None:
+    class Quick(Fleet):
+        def __call__(self, config: FunctionConfig) -> Environment:
+            env = super().__call__(config)
+            self.extensions[-1].work = 0.05  # the phase ends 50 ms after the answer
+            return env
+
+    fleet = Quick()
+    async with Function(fleet, reserved_concurrency=5) as fn:
+        for _ in range(3):
+            assert (await fn.invoke({})).ok  # no pause: the environment is still finishing
+        assert fn.started == 1  # reused each time, no cold start for nothing
+    async with Function(Quick(), reserved_concurrency=1, reuse_grace=0) as fn:
+        assert (await fn.invoke({})).ok
+        with pytest.raises(TooManyRequestsException):
+            await fn.invoke({})
+    with pytest.raises(ConfigurationError, match="reuse_grace"):
+        Function(fleet, reuse_grace=-1)

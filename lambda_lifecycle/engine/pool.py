@@ -68,6 +68,9 @@ DEFAULT_IDLE_TIMEOUT = 600.0
 DEFAULT_MAX_LIFETIME = 4 * 3600.0
 """When an environment is replaced ("every few hours" on AWS, which publishes no figure)."""
 
+DEFAULT_REUSE_GRACE = 0.1
+"""How long an invocation finding no free environment waits for one that is finishing."""
+
 PoolEventType = Literal["environment_started", "environment_gone", "invocation_routed", "throttled"]
 _FREE_STATES = frozenset({"Frozen", "Uninitialized"})
 _log = structlog.get_logger("lambda_lifecycle")
@@ -88,7 +91,7 @@ class PoolEvent:
 class _Member:
     """One environment of the pool and the pool's own facts about it."""
 
-    __slots__ = ("env", "gone", "leased", "log_stream", "provisioned", "reaped", "stop")
+    __slots__ = ("env", "gone", "last", "leased", "log_stream", "provisioned", "reaped", "stop")
 
     def __init__(self, provisioned: bool) -> None:
         self.provisioned = provisioned
@@ -98,6 +101,7 @@ class _Member:
         self.reaped = False  # it spun itself down (idle timeout or maximum lifetime)
         self.stop = anyio.Event()
         self.log_stream = ""
+        self.last: InvokeResult | None = None  # the pool's latest invocation in it
 
     def free(self) -> bool:
         env = self.env
@@ -120,7 +124,11 @@ class Function:
     environments are initialized when the block is entered (``provisioned-concurrency``
     initialization type) and are used first. ``idle_timeout`` (seconds, None: never) spins down
     an on-demand environment left idle that long; ``max_lifetime`` (seconds, None: never) spins
-    down every environment that old, once it is idle.
+    down every environment that old, once it is idle. ``reuse_grace`` (seconds, 0: none) is
+    how long an invocation that finds no free environment first waits for the most recently
+    used one to finish its Invoke phase, when that one already has its answer: a caller that
+    invokes again the moment it is answered is often quicker than the runtime's next ``next``,
+    and would otherwise cause a cold start (or a throttle) for nothing.
 
     Leaving the block shuts every environment down at once, each under its own Shutdown budget.
     """
@@ -134,7 +142,11 @@ class Function:
         provisioned_concurrency: int = 0,
         idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
         max_lifetime: float | None = DEFAULT_MAX_LIFETIME,
+        reuse_grace: float = DEFAULT_REUSE_GRACE,
     ) -> None:
+        if not reuse_grace >= 0:
+            raise ConfigurationError(f"reuse_grace must be 0 or more seconds, not {reuse_grace!r}")
+        self.reuse_grace = reuse_grace
         if isinstance(reserved_concurrency, bool) or not (
             isinstance(reserved_concurrency, int) and reserved_concurrency >= 1
         ):
@@ -255,29 +267,33 @@ class Function:
         """
         while True:
             member = self._take()
+            if member is None and self.reuse_grace and await self._finishing():
+                member = self._take()
+            cold = member is None
             if member is None:
+                self._check_limit()  # in the same step as the reservation: no race
                 member = self._reserve(provisioned=False)
                 await self._start(member)  # raises when the factory fails (nothing leased)
-                cold = True
-            else:
-                cold = False
             env = member.env
             assert env is not None
             self._emit("invocation_routed", member, cold=cold)
             try:
-                return await env.invoke(payload, **options)
+                result = await env.invoke(payload, **options)
             except EnvironmentClosed:
                 # It spun down between the routing and the call (its idle time came): forget
                 # it and route again, unless the whole pool is closing.
                 self._forget(member)
                 if self._closing:
                     raise
+            else:
+                member.last = result
+                return result
             finally:
                 self._release(member)
 
     # ------------------------------------------------------------------------- routing --
     def _take(self) -> _Member | None:
-        """A free environment, leased (most recently used first); None: start a new one."""
+        """A free environment, leased (most recently used first), or None."""
         if self._closing or self._tg is None:
             raise EnvironmentClosed("the function's pool is closed")
         for stack in (self._provisioned, self._on_demand):
@@ -286,11 +302,29 @@ class Function:
                     del stack[member]
                     member.leased = True
                     return member
+        return None
+
+    def _check_limit(self) -> None:
+        """Throttle when the function has as many environments as it may have."""
         if len(self._members) >= self.reserved_concurrency:
             self.throttled += 1
             self._emit("throttled", None)
             raise TooManyRequestsException()
-        return None
+
+    async def _finishing(self) -> bool:
+        """Wait up to ``reuse_grace`` for the most recently used environment whose invocation
+        has its answer but whose Invoke phase is not over (the runtime has not asked for its
+        next event yet, or extensions still work); True when its phase ended in time."""
+        for stack in (self._provisioned, self._on_demand):
+            for member in reversed(stack):
+                env, last = member.env, member.last
+                if env is None or last is None or member.gone or env.state != "Invoke":
+                    continue
+                with anyio.move_on_after(self.reuse_grace):
+                    await last.report()
+                    return True
+                return False
+        return False
 
     def _reserve(self, *, provisioned: bool) -> _Member:
         """A place for a new environment, counted against the limit from now on."""
