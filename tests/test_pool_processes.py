@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -119,3 +121,42 @@ async def test_concurrent_invokes_run_at_once_in_their_own_processes_and_boto3_s
         assert emulator.function.started == 4  # the throttled one started nothing
     assert not any(alive(pid) for pid in pids)
     assert children_of(os.getpid()) == []
+
+
+def test_serve_tells_environments_apart_and_spins_them_all_down() -> None:
+    from tests.test_cli_serve import served, stop  # noqa: PLC0415 (its helpers, on demand)
+
+    with served(
+        "--handler",
+        "pool_handlers.sleepy",
+        "--task-root",
+        str(FUNCTIONS),
+        "--reserved-concurrency",
+        "2",
+        "--show-environments",
+    ) as (url, process):
+        client = lambda_client(url)
+        answers: list[dict[str, Any]] = []
+
+        def call() -> None:
+            response = client.invoke(FunctionName="function", Payload=b'{"sleep": 0.5}')
+            answers.append(json.loads(response["Payload"].read()))
+
+        threads = [threading.Thread(target=call) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        code, out, err = stop(process)
+    assert code == 0, err
+    assert len({a["pid"] for a in answers}) == 2
+    started = re.findall(r"environment (\w+) started \(on-demand, log stream (\S+)\)", err)
+    assert len(started) == 2
+    assert len(re.findall(r"environment \w+ shut down", err)) == 2  # Ctrl-C: every one
+    streams = {stream for _, stream in started}
+    for line in out.splitlines():
+        stream = line.split(" ", 1)[0]
+        assert stream in streams, line  # every text line names its environment's stream
+    starts = [line for line in out.splitlines() if " START RequestId: " in line]
+    assert {line.split(" ")[0] for line in starts} == streams
+    assert not any(alive(a["pid"]) for a in answers)
