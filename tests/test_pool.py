@@ -408,3 +408,24 @@ async def test_an_invoke_right_after_an_answer_waits_briefly_for_that_environmen
             await fn.invoke({})
     with pytest.raises(ConfigurationError, match="reuse_grace"):
         Function(fleet, reuse_grace=-1)
+
+
+async def test_a_listener_that_raises_is_detached_and_the_invocation_served() -> None:
+    seen: list[PoolEvent] = []
+
+    def broken(event: PoolEvent) -> None:
+        raise RuntimeError("listener bug")
+
+    async with Function(Fleet()) as fn:
+        fn.listen(broken)
+        stop = fn.listen(seen.append)
+        assert (await fn.invoke({})).ok
+        assert (await fn.invoke({})).ok
+        stop()
+        await fn.invoke({})
+    assert [e.type for e in seen] == [
+        "environment_started",
+        "invocation_routed",
+        "invocation_routed",
+    ]
+    assert seen[1].cold and not seen[2].cold

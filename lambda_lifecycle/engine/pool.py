@@ -235,7 +235,8 @@ class Function:
 
     @property
     def concurrency(self) -> int:
-        """How many environments have an invocation of the pool in them now."""
+        """How many environments are busy with an invocation of the pool (or with their
+        provisioned Init) now."""
         return sum(1 for m in self._members if m.leased)
 
     def log_stream(self, environment: Environment) -> str:
@@ -248,7 +249,8 @@ class Function:
     def listen(self, callback: Callable[[PoolEvent], None]) -> Callable[[], None]:
         """Call ``callback`` with every :class:`PoolEvent`; returns the function that stops it.
 
-        The callback runs synchronously inside the pool's routing: it must be quick.
+        The callback runs synchronously inside the pool's routing: it must be quick. One that
+        raises is logged and detached.
         """
         self._listeners.append(callback)
 
@@ -432,4 +434,8 @@ class Function:
             log_stream=member.log_stream if member is not None else "",
         )
         for callback in list(self._listeners):
-            callback(event)
+            try:
+                callback(event)
+            except Exception:  # a listener's bug must not fail the invocation it is told of
+                _log.exception("lambda_lifecycle.pool_listener_failed", listener=repr(callback))
+                self._listeners.remove(callback)
