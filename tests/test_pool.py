@@ -429,3 +429,21 @@ async def test_a_listener_that_raises_is_detached_and_the_invocation_served() ->
         "invocation_routed",
     ]
     assert seen[1].cold and not seen[2].cold
+
+
+async def test_snapstart_publishes_one_environment_ahead_and_others_init_then_restore() -> None:
+    fleet = Fleet(handler=sleep_a_second)
+    config = FunctionConfig(initialization_type="snap-start", function_version="1", timeout=5)
+    async with Function(fleet, config) as fn:
+        (published,) = fn.environments
+        assert published.state == "Frozen"  # Init and snapshot done at the publish
+        assert fleet.runtimes[0].inits == 1
+        results = await at_once(fn, 2)
+        assert all(r.ok for r in results)
+        reports = [await r.report() for r in results]
+    # Both restored; the second environment had to run its own Init first (no shared snapshot).
+    assert all(rep.restore_duration_ms is not None for rep in reports)
+    assert [rt.inits for rt in fleet.runtimes] == [1, 1]
+    assert [c.initialization_type for c in fleet.configs] == ["snap-start", "snap-start"]
+    walks(fleet)
+    no_tasks_left()

@@ -203,6 +203,10 @@ class Function:
             async with anyio.create_task_group() as ahead:
                 for _ in range(self.provisioned_concurrency):
                     ahead.start_soon(self._provision, True)
+                if self._on_demand_type == "snap-start" and not self.provisioned_concurrency:
+                    # The version's publish: one environment runs Init and takes its snapshot
+                    # now; its first invocation restores from it.
+                    ahead.start_soon(self._provision, True, False)
         except BaseException:
             await self._close(failed=True)
             raise
@@ -396,8 +400,9 @@ class Function:
         finally:
             self._forget(member)
 
-    async def _provision(self, strict: bool = False) -> None:
-        """Start one provisioned environment and run its Init ahead of any invocation.
+    async def _provision(self, strict: bool = False, provisioned: bool = True) -> None:
+        """Start one environment and run its Init ahead of any invocation: a provisioned one,
+        or (``provisioned`` false) a SnapStart version's publish.
 
         ``strict`` (entering the block): an environment that cannot be made is the caller's
         error. Otherwise (a replacement) it is logged, and not retried: the place is left to
@@ -405,7 +410,7 @@ class Function:
         """
         if len(self._members) >= self.reserved_concurrency:
             return  # on-demand environments took the places meanwhile
-        member = self._reserve(provisioned=True)
+        member = self._reserve(provisioned=provisioned)
         try:
             await self._start(member)
         except Exception as exc:
