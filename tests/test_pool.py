@@ -447,3 +447,37 @@ async def test_snapstart_publishes_one_environment_ahead_and_others_init_then_re
     assert [c.initialization_type for c in fleet.configs] == ["snap-start", "snap-start"]
     walks(fleet)
     no_tasks_left()
+
+
+def test_the_pool_runs_on_trio_too() -> None:
+    trio_testing = pytest.importorskip("trio.testing")
+    fleet = Fleet(handler=sleep_a_second)
+    seen: list[object] = []
+
+    async def scenario() -> None:
+        async with Function(fleet, reserved_concurrency=2, idle_timeout=60) as fn:
+            t0 = anyio.current_time()
+            answers = await at_once(fn, 2)
+            seen.append(round(anyio.current_time() - t0, 3))
+            seen.append([a.ok for a in answers])
+            outcomes: list[str] = []
+
+            async def one() -> None:
+                try:
+                    await fn.invoke({})
+                    outcomes.append("ok")
+                except TooManyRequestsException:
+                    outcomes.append("throttled")
+
+            async with anyio.create_task_group() as tg:
+                for _ in range(3):
+                    tg.start_soon(one)
+            seen.append(sorted(outcomes))
+            await anyio.sleep(120)
+            await until(lambda: not fn.environments)  # both reaped
+            seen.append(len(fn.environments))
+
+    clock = trio_testing.MockClock(autojump_threshold=0)
+    anyio.run(scenario, backend="trio", backend_options={"clock": clock})
+    assert seen == [1.0, [True, True], ["ok", "ok", "throttled"], 0]
+    walks(fleet)
