@@ -75,17 +75,18 @@ async def test_concurrent_invokes_run_at_once_in_their_own_processes_and_boto3_s
         answers: list[dict[str, Any]] = []
         throttled: list[Exception] = []
 
-        def call() -> None:
+        def call(sleep: float = 0.5) -> None:
             try:
-                response = client.invoke(FunctionName="fn", Payload=b'{"sleep": 0.5}')
+                payload = json.dumps({"sleep": sleep}).encode()
+                response = client.invoke(FunctionName="fn", Payload=payload)
             except client.exceptions.TooManyRequestsException as exc:
                 throttled.append(exc)
                 return
             answers.append(json.loads(response["Payload"].read()))
 
         async with anyio.create_task_group() as tg:
-            for _ in range(4):
-                tg.start_soon(anyio.to_thread.run_sync, call)
+            for _ in range(4):  # the cold round sleeps longer: all four surely overlap
+                tg.start_soon(anyio.to_thread.run_sync, call, 1.5)
         assert throttled == []
         assert len(answers) == 4
         # Four cold starts: four runtime processes, Runtime API addresses and log streams.
