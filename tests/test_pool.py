@@ -481,3 +481,34 @@ def test_the_pool_runs_on_trio_too() -> None:
     anyio.run(scenario, backend="trio", backend_options={"clock": clock})
     assert seen == [1.0, [True, True], ["ok", "ok", "throttled"], 0]
     walks(fleet)
+
+
+async def test_several_callers_back_at_once_reuse_every_finishing_environment() -> None:
+    class Tails(Fleet):
+        def __call__(self, config: FunctionConfig) -> Environment:
+            env = super().__call__(config)
+            # Extensions work 20 ms, 40 ms and 300 ms past each 1 s answer: the most recently
+            # used environment finishes last, after the 0.1 s grace.
+            self.extensions[-1].work = (1.02, 1.04, 1.3)[len(self.extensions) - 1]
+            return env
+
+    fleet = Tails(handler=sleep_a_second)
+    async with Function(fleet, reserved_concurrency=3) as fn:
+        await at_once(fn, 3)
+        outcomes: list[str] = []
+
+        async def one() -> None:
+            try:
+                outcomes.append("ok" if (await fn.invoke({})).ok else "error")
+            except TooManyRequestsException:
+                outcomes.append("throttled")
+
+        async with anyio.create_task_group() as tg:  # at once, while all three finish
+            for _ in range(3):
+                tg.start_soon(one)
+        # Two took the environments that finished within the grace; the third found the last
+        # one still busy after it.
+        assert sorted(outcomes) == ["ok", "ok", "throttled"]
+        assert fn.started == 3
+    walks(fleet)
+    no_tasks_left()

@@ -103,6 +103,14 @@ class _Member:
         self.log_stream = ""
         self.last: InvokeResult | None = None  # the pool's latest invocation in it
 
+    def finishing(self) -> bool:
+        """The pool's latest invocation here has its answer, but its Invoke phase goes on."""
+        env, last = self.env, self.last
+        if env is None or last is None or self.gone or self.leased:
+            return False
+        current = env.invocation
+        return current is not None and current.request_id == last.request_id
+
     def free(self) -> bool:
         env = self.env
         return (
@@ -273,8 +281,8 @@ class Function:
         """
         while True:
             member = self._take()
-            if member is None and self.reuse_grace and await self._finishing():
-                member = self._take()
+            if member is None and self.reuse_grace:
+                member = await self._finishing()
             cold = member is None
             if member is None:
                 self._check_limit()  # in the same step as the reservation: no race
@@ -317,20 +325,32 @@ class Function:
             self._emit("throttled", None)
             raise TooManyRequestsException()
 
-    async def _finishing(self) -> bool:
-        """Wait up to ``reuse_grace`` for the most recently used environment whose invocation
-        has its answer but whose Invoke phase is not over (the runtime has not asked for its
-        next event yet, or extensions still work); True when its phase ended in time."""
-        for stack in (self._provisioned, self._on_demand):
-            for member in reversed(stack):
-                env, last = member.env, member.last
-                if env is None or last is None or member.gone or env.state != "Invoke":
-                    continue
-                with anyio.move_on_after(self.reuse_grace):
-                    await last.report()
-                    return True
-                return False
-        return False
+    async def _finishing(self) -> _Member | None:
+        """Wait up to ``reuse_grace`` for an environment whose invocation has its answer but
+        whose Invoke phase is not over (the runtime has not asked for its next event yet, or
+        extensions still work); the first that ends its phase, leased, or None."""
+        with anyio.move_on_after(self.reuse_grace):
+            while True:
+                answered = [
+                    member.last
+                    for stack in (self._provisioned, self._on_demand)
+                    for member in stack
+                    if member.finishing() and member.last is not None
+                ]
+                if not answered:
+                    return None
+                async with anyio.create_task_group() as tg:
+
+                    async def ended(result: InvokeResult, scope: anyio.CancelScope) -> None:
+                        await result.report()
+                        scope.cancel()
+
+                    for result in answered:
+                        tg.start_soon(ended, result, tg.cancel_scope)
+                member = self._take()
+                if member is not None:
+                    return member
+        return None
 
     def _reserve(self, *, provisioned: bool) -> _Member:
         """A place for a new environment, counted against the limit from now on."""
