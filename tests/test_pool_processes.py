@@ -55,6 +55,16 @@ async def pool(reserved: int) -> AsyncIterator[FunctionEmulator]:
             yield emulator
 
 
+async def all_frozen(emulator: FunctionEmulator) -> None:
+    """Wait (at most 10 s) until every environment has ended its last Invoke phase: on a
+    loaded machine a runtime's next ``/next`` may come later than the 0.1 s reuse grace."""
+    for _ in range(500):
+        if all(env.state == "Frozen" for env in emulator.function.environments):
+            return
+        await anyio.sleep(0.02)
+    raise AssertionError("the environments did not freeze")
+
+
 def lambda_client(url: str) -> Any:
     endpoint = url.split("/2015-03-31/", maxsplit=1)[0]
     return boto3.client(
@@ -97,6 +107,7 @@ async def test_concurrent_invokes_run_at_once_in_their_own_processes_and_boto3_s
         # Again, warm: the same four processes, and the four invocations overlapped (each
         # started before every other one ended; the cold round's Inits could skew that).
         answers.clear()
+        await all_frozen(emulator)
         async with anyio.create_task_group() as tg:
             for _ in range(4):
                 tg.start_soon(anyio.to_thread.run_sync, call)
@@ -111,6 +122,7 @@ async def test_concurrent_invokes_run_at_once_in_their_own_processes_and_boto3_s
                 busy.set()
 
         emulator.function.listen(routed)
+        await all_frozen(emulator)
         async with anyio.create_task_group() as tg:
             for _ in range(4):
                 tg.start_soon(
