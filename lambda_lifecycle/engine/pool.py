@@ -133,8 +133,8 @@ class Function:
     initialization type) and are used first. ``idle_timeout`` (seconds, None: never) spins down
     an on-demand environment left idle that long; ``max_lifetime`` (seconds, None: never) spins
     down every environment that old, once it is idle. ``reuse_grace`` (seconds, 0: none) is
-    how long an invocation that finds no free environment first waits for the most recently
-    used one to finish its Invoke phase, when that one already has its answer: a caller that
+    how long an invocation that finds no free environment first waits for one that already
+    has its answer to finish its Invoke phase: a caller that
     invokes again the moment it is answered is often quicker than the runtime's next ``next``,
     and would otherwise cause a cold start (or a throttle) for nothing.
 
