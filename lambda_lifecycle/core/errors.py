@@ -78,3 +78,31 @@ class EnvironmentBusy(LifecycleError):
 
 class EnvironmentClosed(LifecycleError):
     """The environment was shut down (or never entered) and can serve nothing more."""
+
+
+class TooManyRequestsException(LifecycleError):
+    """A throttled invocation: the function's concurrency limit is reached.
+
+    Lambda answers 429 with header ``X-Amzn-ErrorType: TooManyRequestsException``; ``reason``
+    says which limit (``ReservedFunctionConcurrentInvocationLimitExceeded`` for a function's
+    reserved concurrency) and the message is always ``Rate Exceeded.``. A throttled invocation
+    never reaches an environment: no phase starts for it.
+    """
+
+    error_type = "TooManyRequestsException"
+    status = 429
+    message = "Rate Exceeded."
+
+    def __init__(self, reason: str = "ReservedFunctionConcurrentInvocationLimitExceeded") -> None:
+        self.reason = reason
+        super().__init__(f"{self.error_type}: {self.message} ({reason})")
+
+    def body(self) -> dict[str, str]:
+        """The JSON body: AWS's keys (``Reason``, ``Type``, ``message``) and the project's."""
+        return {
+            "Reason": self.reason,
+            "Type": "User",
+            "message": self.message,
+            "errorMessage": self.message,
+            "errorType": self.error_type,
+        }

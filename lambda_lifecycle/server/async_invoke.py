@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from ..core.errors import EnvironmentClosed
+from ..core.errors import EnvironmentClosed, TooManyRequestsException
 from ..engine.invocation import new_request_id
 
 if TYPE_CHECKING:
@@ -114,13 +114,17 @@ class AsyncInvoker:
         result: InvokeResult | None = None
         while True:
             attempt += 1
-            result = await self._invoke(payload, request_id=request_id, **options)
-            status = "success" if result.ok else "error"
-            line = f"ASYNC RequestId: {request_id} Attempt: {attempt} Status: {status}"
-            if not result.ok:
-                line += f" ErrorType: {result.error_type}"
-            self._log(line)
-            if result.ok:
+            try:
+                result = await self._invoke(payload, request_id=request_id, **options)
+            except TooManyRequestsException:  # every environment busy: retried as an error
+                self._log(f"ASYNC RequestId: {request_id} Attempt: {attempt} Status: throttled")
+            else:
+                status = "success" if result.ok else "error"
+                line = f"ASYNC RequestId: {request_id} Attempt: {attempt} Status: {status}"
+                if not result.ok:
+                    line += f" ErrorType: {result.error_type}"
+                self._log(line)
+            if result is not None and result.ok:
                 self._outcome(request_id, "Success", attempt, payload, result)
                 return
             if attempt > settings.retries:
@@ -132,7 +136,12 @@ class AsyncInvoker:
                 return
 
     def _outcome(
-        self, request_id: str, condition: str, attempts: int, payload: bytes, result: InvokeResult
+        self,
+        request_id: str,
+        condition: str,
+        attempts: int,
+        payload: bytes,
+        result: InvokeResult | None,
     ) -> None:
         self._log(f"ASYNC RequestId: {request_id} Outcome: {condition} Attempts: {attempts}")
         destination = self.options.destination
@@ -157,13 +166,15 @@ def destination_record(
     attempts: int,
     *,
     payload: bytes,
-    result: InvokeResult,
+    result: InvokeResult | None,
     function_arn: str,
     version: str,
 ) -> dict[str, Any]:
-    """The record Lambda sends to an on-success or on-failure destination."""
-    response: dict[str, Any] = {"statusCode": 200, "executedVersion": version}
-    if result.function_error is not None:
+    """The record Lambda sends to an on-success or on-failure destination (``result`` None:
+    every attempt was throttled, so there is no response)."""
+    response: dict[str, Any] = {"statusCode": 200 if result is not None else 429}
+    response["executedVersion"] = version
+    if result is not None and result.function_error is not None:
         response["functionError"] = result.function_error
     now = datetime.datetime.now(datetime.UTC)
     return {
@@ -177,7 +188,7 @@ def destination_record(
         },
         "requestPayload": _json_or_text(payload),
         "responseContext": response,
-        "responsePayload": _json_or_text(result.body),
+        "responsePayload": None if result is None else _json_or_text(result.body),
     }
 
 

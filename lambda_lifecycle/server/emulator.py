@@ -24,7 +24,7 @@ import asyncio
 import os
 import socket
 import sys
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from types import TracebackType
 from typing import IO, Any
 
@@ -47,7 +47,7 @@ from .names import FunctionNames
 from .response_streams import ResponseStreams
 from .runtime_api import RuntimeAPI
 from .streaming_api import StreamingAPI, with_streaming
-from .tail import invoke_with_tail
+from .tail import TailInvoke, invoke_with_tail
 from .telemetry import TelemetryService
 
 DEFAULT_RUNTIME_API = ("127.0.0.1", 9001)
@@ -100,6 +100,7 @@ class Emulator:
         limits: Limits | None = None,
         async_options: AsyncOptions | None = None,
         stream_bandwidth: float | None = None,
+        streams: ResponseStreams | None = None,
     ) -> None:
         self.config = config or FunctionConfig()
         self._runtime = runtime
@@ -117,7 +118,7 @@ class Emulator:
         self._allow_hosts = (*allow_hosts, runtime_api[0], *(invoke[:1] if invoke else ()))
         self._limits = limits or Limits()
         self.async_options = async_options or AsyncOptions()
-        self._stream_bandwidth = stream_bandwidth
+        self._streams = streams or ResponseStreams(stream_bandwidth)
         self._log_sink: LogSink | None = None
         self._batched: _LoopBatchedWriter | None = None
         self._outputs: list[tuple[ProcessRuntime | ProcessExtension, Output | None]] = []
@@ -183,7 +184,7 @@ class Emulator:
             self._log_sink = attach_log_sink(env, log, log_format=self._log_format, live=True)
         self._route_output()
         telemetry = TelemetryService(env, self._spawn) if self._telemetry else None
-        streams = ResponseStreams(self._stream_bandwidth)
+        streams = self._streams
         self._api = RuntimeAPI(env, telemetry, streams)
         tg = anyio.create_task_group()
         await tg.__aenter__()
@@ -200,39 +201,19 @@ class Emulator:
         await api_listener.start()
         self._listeners.append(api_listener)
         if invoke_sock is not None:
-            config = self.config
-            queue = AsyncInvoker(
-                self.invoke,
-                self._spawn,
-                self._async_line,
-                self.async_options,
-                function_arn=config.function_arn,
-                version=config.function_version,
-            )
-            invoke_app = InvokeAPI(
-                self.invoke,
-                set(),
-                config.function_version,
-                self._spawn,
-                config=config,
+            invoke_listener = invoke_endpoint(
+                invoke_sock,
+                self.config,
+                invoke=self.invoke,
                 tail=self.invoke_with_tail,
-                enqueue=queue.enqueue,
-            )
-            streaming_app = StreamingAPI(
-                self.invoke,
-                self.invoke_with_tail,
-                streams,
-                FunctionNames.of(config),
-                config.function_version,
-            )
-            app = Guard(
-                with_streaming(invoke_app, streaming_app),
+                spawn=self._spawn,
+                async_line=self._async_line,
+                async_options=self.async_options,
+                streams=streams,
                 allow_origins=self._allow_origins,
                 allow_hosts=self._allow_hosts,
-                error_body=aws_error,
-            )
-            invoke_listener = Listener(
-                app, invoke_sock, http=self._http, limits=self._limits, error_body=aws_error
+                http=self._http,
+                limits=self._limits,
             )
             await invoke_listener.start()
             self._listeners.append(invoke_listener)
@@ -346,6 +327,53 @@ class Emulator:
         await self.env.shutdown()
 
 
+def invoke_endpoint(
+    sock: socket.socket,
+    config: FunctionConfig,
+    *,
+    invoke: Callable[..., Awaitable[InvokeResult]],
+    tail: TailInvoke,
+    spawn: Callable[[Callable[[], Coroutine[Any, Any, None]]], None],
+    async_line: Callable[[str], object],
+    async_options: AsyncOptions,
+    streams: ResponseStreams,
+    allow_origins: Sequence[str],
+    allow_hosts: Sequence[str],
+    http: str,
+    limits: Limits,
+) -> Listener:
+    """The invoke endpoint on ``sock``, for one environment or a pool of them: ``Invoke`` (with
+    Tail logs, ``Event`` invocations queued and retried), ``InvokeWithResponseStream``, behind
+    the guard against cross-site requests and within the request limits."""
+    queue = AsyncInvoker(
+        invoke,
+        spawn,
+        async_line,
+        async_options,
+        function_arn=config.function_arn,
+        version=config.function_version,
+    )
+    invoke_app = InvokeAPI(
+        invoke,
+        set(),
+        config.function_version,
+        spawn,
+        config=config,
+        tail=tail,
+        enqueue=queue.enqueue,
+    )
+    streaming_app = StreamingAPI(
+        invoke, tail, streams, FunctionNames.of(config), config.function_version
+    )
+    app = Guard(
+        with_streaming(invoke_app, streaming_app),
+        allow_origins=allow_origins,
+        allow_hosts=allow_hosts,
+        error_body=aws_error,
+    )
+    return Listener(app, sock, http=http, limits=limits, error_body=aws_error)
+
+
 class _LoopBatchedWriter:
     """Lines for a text stream, written and flushed once per turn of the event loop.
 
@@ -374,3 +402,7 @@ class _LoopBatchedWriter:
         if lines:
             self._stream.write("".join(lines))
             self._stream.flush()
+
+
+LoopBatchedWriter = _LoopBatchedWriter
+"""The batched writer, for front ends that share one stream between several emulators."""

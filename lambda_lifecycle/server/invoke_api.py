@@ -42,7 +42,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from ..core.config import FunctionConfig
-from ..core.errors import EnvironmentClosed
+from ..core.errors import EnvironmentClosed, TooManyRequestsException
 from ..engine.invocation import InvokeResult
 from .http import (
     Disconnected,
@@ -60,6 +60,7 @@ from .http import (
 )
 from .memory import LARGE_BODY, trim_soon
 from .names import FunctionNames
+from .throttle import respond_throttled
 
 PREFIX = "/2015-03-31/functions/"
 SUFFIX = "/invocations"
@@ -196,6 +197,9 @@ class InvokeAPI:
                 result, log_result = await self._tail(payload, **options)
             else:
                 result = await self._invoke(payload, **options)
+        except TooManyRequestsException as exc:  # a pool at its concurrency limit
+            await respond_throttled(send, exc)
+            return
         except EnvironmentClosed as exc:
             await _refuse(send, 503, "ServiceException", str(exc))
             return
@@ -232,7 +236,7 @@ class InvokeAPI:
             return
 
         async def background() -> None:
-            with contextlib.suppress(EnvironmentClosed):
+            with contextlib.suppress(EnvironmentClosed, TooManyRequestsException):
                 await self._invoke(payload, **options)
 
         self._spawn(background)

@@ -1,11 +1,14 @@
 """``lambda-lifecycle serve`` and ``invoke``: the local emulator on the command line.
 
-``serve [OPTIONS] [--] [COMMAND...]`` runs one execution environment whose runtime is COMMAND
-(the bootstrap command line), or with ``--handler module.function`` the Python runtime interface
-client (``python -m awslambdaric module.function`` with this Python), and whose external
-extensions are the executable files of ``--extensions-dir``. It serves the invoke endpoint on
-``--port`` (8080) and the Runtime API on ``--runtime-api-address`` (127.0.0.1:9001), exactly where
-the AWS emulator serves them.
+``serve [OPTIONS] [--] [COMMAND...]`` serves a function whose runtime is COMMAND (the bootstrap
+command line), or with ``--handler module.function`` the Python runtime interface client
+(``python -m awslambdaric module.function`` with this Python), and whose external extensions are
+the executable files of ``--extensions-dir``. It serves the invoke endpoint on ``--port`` (8080),
+where the AWS emulator serves it. Concurrent invocations run at once, each in an execution
+environment of its own (a pool, :mod:`lambda_lifecycle.server.function_emulator`), up to
+``--reserved-concurrency`` (10; then 429 ``TooManyRequestsException``); each environment has its
+own processes and its own Runtime API on a free port of the ``--runtime-api-address`` host.
+``--provisioned-concurrency``, ``--idle-timeout`` and ``--max-lifetime`` are the pool's.
 
 It takes the AWS emulator's command line too (``aws-lambda-rie [--runtime-interface-emulator-
 address HOST:PORT] [--runtime-api-address HOST:PORT] [--log-level LEVEL] [--enable-init-caching]
@@ -24,10 +27,10 @@ mount namespace where Linux allows one (:mod:`lambda_lifecycle.processes.sandbox
 ``extensions/`` are started as external extensions. Without one, ``--layer`` is refused with the
 reason and a line on stderr says how to make ``sandbox.localdomain`` resolve.
 
-Ctrl-C (or SIGTERM) shuts the environment down as Lambda does when it spins one down: SHUTDOWN
-with reason ``spindown`` to the extensions, the Shutdown budgets, then exit status 0. A second
-Ctrl-C kills everything at once; a caller still waiting for an invocation is answered first
-(503 ``ServiceException``), never left without an answer.
+Ctrl-C (or SIGTERM) shuts every environment down at once as Lambda does when it spins one down:
+SHUTDOWN with reason ``spindown`` to the extensions, the Shutdown budgets, then exit status 0.
+A second Ctrl-C kills everything at once; a caller still waiting for an invocation is answered
+first (503 ``ServiceException``), never left without an answer.
 
 Mistakes are caught before anything starts and reported on one line, with exit status 1: a
 handler that is not ``module.function`` or whose module is not in the task root, a bootstrap that
@@ -76,6 +79,9 @@ DEFAULT_BOOTSTRAPS = ("/opt/bootstrap", "/var/runtime/bootstrap")
 EMULATOR_LOG_LEVELS = ("trace", "debug", "info", "warn", "warning", "error", "fatal", "panic")
 _QUIET_LEVELS = frozenset({"error", "fatal", "panic"})
 ABANDON_GRACE_S = 0.5
+DEFAULT_RESERVED_CONCURRENCY = 10  # the pool's defaults, repeated here: parsing imports no engine
+DEFAULT_IDLE_TIMEOUT = 600.0
+DEFAULT_MAX_LIFETIME = 4 * 3600.0
 """At a second Ctrl-C, how long the callers still waiting have to receive their error answer."""
 
 _HANDLER = re.compile(r"^(?P<module>[\w/.-]+)\.(?P<function>[A-Za-z_]\w*)$")
@@ -181,7 +187,9 @@ def configure_serve(parser: argparse.ArgumentParser) -> None:
         "--runtime-api-address",
         default=DEFAULT_RUNTIME_API,
         metavar="HOST:PORT",
-        help=f"where the Runtime and Extensions APIs listen (default {DEFAULT_RUNTIME_API})",
+        help="where the Runtime and Extensions APIs listen: each environment on a free port of "
+        f"HOST (the PORT is accepted for the AWS emulator's command line; default "
+        f"{DEFAULT_RUNTIME_API})",
     )
     parser.add_argument(
         "--timeout",
@@ -327,6 +335,69 @@ def configure_serve(parser: argparse.ArgumentParser) -> None:
         metavar="BYTES_PER_S",
         help="cap streamed responses past their first 6 MB (Lambda: 2097152); default: no cap",
     )
+    parser.add_argument(
+        "--reserved-concurrency",
+        type=_whole(1),
+        default=DEFAULT_RESERVED_CONCURRENCY,
+        metavar="N",
+        help="at most N environments at once; an invocation finding all N busy is throttled "
+        f"(429 TooManyRequestsException) (default {DEFAULT_RESERVED_CONCURRENCY}, for a laptop; "
+        "1: one environment, concurrent invocations throttled)",
+    )
+    parser.add_argument(
+        "--provisioned-concurrency",
+        type=_whole(0),
+        default=0,
+        metavar="N",
+        help="initialize N environments at start (initialization type provisioned-concurrency) "
+        "and use them first (default 0)",
+    )
+    parser.add_argument(
+        "--idle-timeout",
+        type=_seconds,
+        default=DEFAULT_IDLE_TIMEOUT,
+        metavar="SECONDS",
+        help="spin an on-demand environment down after this long without an invocation "
+        f"(default {DEFAULT_IDLE_TIMEOUT:g}; 0: never)",
+    )
+    parser.add_argument(
+        "--max-lifetime",
+        type=_seconds,
+        default=DEFAULT_MAX_LIFETIME,
+        metavar="SECONDS",
+        help="replace every environment this long after it started, once it is idle "
+        f"(default {DEFAULT_MAX_LIFETIME:g}, a few hours as on Lambda; 0: never)",
+    )
+    parser.add_argument(
+        "--show-environments",
+        action="store_true",
+        help="say on stderr when an environment starts, takes an invocation or shuts down, "
+        "and start each text log line with its environment's log stream",
+    )
+
+
+def _whole(least: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"{value} is less than {least}")
+        return value
+
+    return parse
+
+
+def _seconds(text: str) -> float | None:
+    """A duration in seconds; 0 means never (None)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds")
+    return value or None
 
 
 def _handler_problem(handler: str, task_root: Path) -> str | None:
@@ -414,7 +485,7 @@ def _timeout_text(timeout: float) -> str:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    """Serve one environment until Ctrl-C."""
+    """Serve the function until Ctrl-C."""
     command: list[str] = list(args.command)
     if command[:1] == ["--"]:
         command = command[1:]
@@ -543,6 +614,7 @@ def _run_serve(
     try:
         # Imported here: the server extra is optional, the other commands do without it.
         from ..processes import ProcessExtension, ProcessRuntime, discover_extensions  # noqa: PLC0415
+        from ..server.function_emulator import stderr_events  # noqa: PLC0415
         from ..server.http import split_address  # noqa: PLC0415
         from .serve_emulator import ServeEmulator  # noqa: PLC0415
     except ImportError as exc:
@@ -551,45 +623,57 @@ def _run_serve(
             "pip install 'lambda-lifecycle[server]'"
         ) from None
     wrapper = view.wrap() if view is not None else []
-    extensions: list[ProcessExtension] = []
+    found: list[str | Path] = []  # the extensions' programs
     if view is not None:
         for name, path in view.extensions().items():
             if not os.access(path, os.X_OK):
                 raise ConfigurationError(f"{path} of a layer's extensions is not executable")
-            extensions.append(
-                ProcessExtension(
-                    f"/opt/extensions/{name}",
-                    cwd=task_root,
-                    freeze_delay=args.freeze_delay / 1000,
-                    wrapper=wrapper,
-                )
-            )
+            found.append(f"/opt/extensions/{name}")
     if args.extensions_dir is not None:
         for extension in discover_extensions(
             args.extensions_dir, cwd=task_root, freeze_delay=args.freeze_delay / 1000
         ):
-            extension.wrapper = wrapper
-            extensions.append(extension)
+            found.append(extension.path)
     try:
         api_address = split_address(args.runtime_api_address, 9001)
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from None
+    freeze_delay = args.freeze_delay / 1000
+
+    def participants() -> tuple[ProcessRuntime, list[ProcessExtension]]:
+        """Each environment's own participants (they keep per-environment routing)."""
+        runtime = ProcessRuntime(
+            command, cwd=task_root, freeze_delay=freeze_delay, telemetry_fd=True, wrapper=wrapper
+        )
+        extensions = [
+            ProcessExtension(path, cwd=task_root, freeze_delay=freeze_delay, wrapper=wrapper)
+            for path in found
+        ]
+        return runtime, extensions
+
+    provisioned = args.provisioned_concurrency
+    if config.initialization_type == "provisioned-concurrency":
+        provisioned = max(provisioned, 1)
+    if provisioned > args.reserved_concurrency:
+        raise ConfigurationError(
+            f"--provisioned-concurrency {provisioned} is more than --reserved-concurrency "
+            f"{args.reserved_concurrency}"
+        )
     emulator = ServeEmulator(
-        ProcessRuntime(
-            command,
-            cwd=task_root,
-            freeze_delay=args.freeze_delay / 1000,
-            telemetry_fd=True,
-            wrapper=wrapper,
-        ),
-        extensions,
+        participants,
         config,
-        runtime_api=api_address,
+        runtime_api_host=api_address[0],
         invoke=invoke_address,
+        reserved_concurrency=args.reserved_concurrency,
+        provisioned_concurrency=provisioned,
+        idle_timeout=args.idle_timeout,
+        max_lifetime=args.max_lifetime,
         variables=variables,
         freeze=not args.no_freeze,
         log=sys.stdout,
         log_format=args.log_format,
+        prefix_streams=args.show_environments,
+        on_event=stderr_events if args.show_environments else None,
         http=args.http,
         allow_origins=args.allow_origin,
         async_options=_async_options(args),
@@ -679,15 +763,16 @@ async def _serve(emulator: ServeEmulator, notes: list[str] | None) -> int:
                     with life:
                         async with emulator:
                             if notes is not None:
+                                most = emulator.function.reserved_concurrency
                                 lines = [
                                     f"lambda-lifecycle: function {config.function_name!r} on "
                                     f"{emulator.invoke_url} (Runtime API "
-                                    f"{emulator.runtime_api_address}); Ctrl-C stops",
+                                    f"{emulator.runtime_api_address}); up to {most} "
+                                    f"environment{'s' if most > 1 else ''} at once, each with "
+                                    "its own Runtime API port; Ctrl-C stops",
                                     *notes,
                                 ]
                                 print("\n".join(lines), file=sys.stderr, flush=True)
-                            if config.initialization_type != "on-demand":
-                                await emulator.init()
                             await stop.wait()
                 except Exception as exc:
                     failure.append(exc)

@@ -1,8 +1,9 @@
 """The emulator as ``serve`` runs it: no caller is left without an answer when it is killed.
 
-A second Ctrl-C ends ``serve`` at once, without waiting for the invocation under way. The
-callers still waiting for an answer (the one being served and those queued behind it) are
-answered first, with the invoke endpoint's answer for an environment that is gone: 503
+``serve`` serves a function through a pool of environments (:class:`~lambda_lifecycle.server.
+function_emulator.FunctionEmulator`). A second Ctrl-C ends ``serve`` at once, without waiting for
+the invocations under way. The callers still waiting for an answer (one per busy environment)
+are answered first, with the invoke endpoint's answer for an environment that is gone: 503
 ``ServiceException`` and AWS's error JSON. :meth:`ServeEmulator.abandon` does that; ``serve``
 then gives the answers a moment to be sent before it cancels everything.
 """
@@ -15,13 +16,14 @@ import anyio
 
 from ..core.errors import EnvironmentClosed
 from ..engine.invocation import InvokeResult
-from ..server import Emulator
+from ..server.function_emulator import FunctionEmulator
 
 ABANDONED = "the emulator was stopped (a second Ctrl-C) before the invocation ended"
 
 
-class ServeEmulator(Emulator):
-    """An :class:`~lambda_lifecycle.server.Emulator` whose waiting callers can be abandoned."""
+class ServeEmulator(FunctionEmulator):
+    """A :class:`~lambda_lifecycle.server.function_emulator.FunctionEmulator` whose waiting
+    callers can be abandoned."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -30,7 +32,7 @@ class ServeEmulator(Emulator):
         self._answered: anyio.Event | None = None
 
     async def invoke(self, payload: bytes | str | Any = b"", **options: Any) -> InvokeResult:
-        """:meth:`Emulator.invoke`, or :class:`EnvironmentClosed` once abandoned."""
+        """:meth:`FunctionEmulator.invoke`, or :class:`EnvironmentClosed` once abandoned."""
         if self._abandoned:
             raise EnvironmentClosed(ABANDONED)
         scope = anyio.CancelScope()
