@@ -8,6 +8,7 @@ asserted beyond "the invocations overlapped".
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -17,6 +18,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 
 from lambda_lifecycle.core.config import FunctionConfig
@@ -180,3 +182,32 @@ def test_serve_tells_environments_apart_and_spins_them_all_down() -> None:
     starts = [line for line in out.splitlines() if " START RequestId: " in line]
     assert {line.split(" ")[0] for line in starts} == streams
     assert not any(alive(a["pid"]) for a in answers)
+
+
+async def test_the_pools_endpoint_serves_tail_logs_event_invokes_and_the_guard() -> None:
+    # serve runs on the pool: its endpoint must be the whole Invoke API, not only Invoke.
+    async with pool(reserved=2) as emulator:
+        client = lambda_client(emulator.invoke_url)
+
+        def tail() -> Any:
+            return client.invoke(
+                FunctionName="fn", Payload=json.dumps({"sleep": 0}).encode(), LogType="Tail"
+            )
+
+        answer = await anyio.to_thread.run_sync(tail)
+        lines = base64.b64decode(answer["LogResult"]).decode().splitlines()
+        assert lines[0].startswith("START RequestId:") and lines[-1].startswith("REPORT")
+
+        def event() -> Any:
+            return client.invoke(FunctionName="fn", InvocationType="Event", Payload=b"{}")
+
+        queued = await anyio.to_thread.run_sync(event)
+        assert queued["StatusCode"] == 202
+
+        async with httpx.AsyncClient() as http:
+            refused = await http.post(
+                emulator.invoke_url, content=b"{}", headers={"Origin": "https://evil.example"}
+            )
+        assert refused.status_code == 403
+        assert refused.json()["errorType"] == "AccessDeniedException"
+    assert children_of(os.getpid()) == []
