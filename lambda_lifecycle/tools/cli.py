@@ -252,6 +252,14 @@ register(
         lazy(".serve", "run_invoke"),
     )
 )
+register(
+    Command(
+        "check",
+        "check CloudWatch logs or Telemetry API captures against the lifecycle spec",
+        lazy("..check.command", "configure_check"),
+        lazy("..check.command", "run_check"),
+    )
+)
 
 
 # --- main ------------------------------------------------------------------------------------
