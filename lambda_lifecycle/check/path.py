@@ -142,13 +142,15 @@ class Path:
         self.request: _Request | None = None
         self.pending_failed_init = False
         self.reports = 0
-        self.recent: deque[tuple[str, bool, int]] = deque(maxlen=RECENT)
+        self.recent: deque[tuple[str, bool, int, int]] = deque(maxlen=RECENT)
+        """(request id, whether it succeeded, its START line, its REPORT line)."""
         self.last_day: date | None = None
         parts = stream_date(name)
         self.stream_day = date(*parts) if parts else None
         self.init_billed_before = False
         self.last_file = ""
         self.last_line = 0
+        self._report_line = 0
         self._handlers: dict[type, Callable[[object, Seen], None]] = {
             InitStart: self._init_start,  # type: ignore[dict-item]
             InitRuntimeDone: self._init_runtime_done,  # type: ignore[dict-item]
@@ -251,12 +253,18 @@ class Path:
             self.init_billed_before = True
         if phase == "invoke":
             if self.state not in (None, "Uninitialized"):
+                last = self.recent[-1] if self.recent else None
+                after = (
+                    ""
+                    if last is None or self.state != "Frozen"
+                    else f"; the REPORT of {last[0]} (line {last[3]}) stated no crash or timeout"
+                )
                 self.violation(
                     seen,
                     rules.TRANSITION,
                     "suppressed-init",
-                    f"an Init with phase=invoke (a suppressed init) in state {self.state}: "
-                    "it follows only a Reset",
+                    f"an Init with phase=invoke (a suppressed init) in state {self.state}:"
+                    f" it follows only a Reset{after}",
                 )
                 self.state = "Uninitialized"
             self.walk(seen, "invoke", "initStart phase=invoke")
@@ -407,6 +415,9 @@ class Path:
             restore = self.restore = _Init(seen.line, seen.time, "restore", "snap-start")
             if self.state is None:
                 self.state = "Restore"
+            elif self.state in ("Init", "Frozen"):  # no RESTORE_START line came before it
+                self._restore_start(RestoreStartLine(None), seen)
+                restore = self.restore
         restore.reported = True
         if record.status == "success":
             limit = self.table.spec.deadlines.restore_ms
@@ -438,7 +449,7 @@ class Path:
             )
             self.request = None
             self.state = "Frozen"
-        for request_id, ok, line in self.recent:
+        for request_id, ok, _, line in self.recent:
             if request_id == record.request_id and ok:
                 self.violation(
                     seen,
@@ -685,6 +696,14 @@ class Path:
         if (
             record.restore_duration_ms is not None
             and not request.expect_restore
+            and request.from_state == "Init"
+            and self.init is not None
+            and self.init.logged_success
+        ):
+            self._restored_without_restore_start()
+        elif (
+            record.restore_duration_ms is not None
+            and not request.expect_restore
             and not first_of_unknown
         ):
             self.violation(
@@ -715,6 +734,20 @@ class Path:
                 f"an Invoke of {record.duration_ms:.2f} ms did not time out, past the {which}"
                 f" of {limit} ms",
             )
+
+    def _restored_without_restore_start(self) -> None:
+        """A SnapStart environment's first REPORT has a Restore Duration but no RESTORE_START
+        line came: the walk was the publish-time Init, a freeze, then a Restore, not the Init
+        straight into the Invoke it was counted as."""
+        transitions = self.summary.transitions
+        if transitions["init-complete-invoke"] > 0:
+            transitions["init-complete-invoke"] -= 1
+            if not transitions["init-complete-invoke"]:
+                del transitions["init-complete-invoke"]
+        for row in ("init-complete-freeze", "restore", "restore-complete-invoke"):
+            transitions[row] += 1
+        self.summary.restores += 1
+        self.summary.cold_starts += 1
 
     def _gap_ms(self, request: _Request, seen: Seen) -> float | None:
         if request.time is None or seen.time is None:
@@ -807,6 +840,7 @@ class Path:
         self.walk(seen, event, f"REPORT of {record.request_id}")
 
     def _count(self, record: Report, request: _Request, timed_out: bool) -> None:
+        self._report_line = self.last_line
         summary = self.summary
         summary.invokes += 1
         summary.durations.add(record.duration_ms)
@@ -817,4 +851,4 @@ class Path:
         elif timed_out:
             summary.errors["Sandbox.Timedout"] += 1
         ok = error_type is None and not timed_out and record.status in (None, "success")
-        self.recent.append((record.request_id, ok, request.line))
+        self.recent.append((record.request_id, ok, request.line, self._report_line))
