@@ -25,6 +25,7 @@ retry.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ from ..formats.records import (
 )
 from . import rules
 from .billing import Billing, billing_problem
+from .fastlines import FastReport, ReportLike
 from .model import Finding, FindingKind, RestoreStartLine, Seen
 from .specwalk import SpecTable
 from .stats import Summary
@@ -144,6 +146,7 @@ class Path:
         self.reports = 0
         self.recent: deque[tuple[str, bool, int, int]] = deque(maxlen=RECENT)
         """(request id, whether it succeeded, its START line, its REPORT line)."""
+        self.recent_ids: dict[str, tuple[str, bool, int, int]] = {}
         self.last_day: date | None = None
         parts = stream_date(name)
         self.stream_day = date(*parts) if parts else None
@@ -166,6 +169,7 @@ class Path:
             ErrorTypeLine: self._error_type_line,  # type: ignore[dict-item]
             End: self._end,  # type: ignore[dict-item]
             Report: self._report_record,  # type: ignore[dict-item]
+            FastReport: self._report_record,  # type: ignore[dict-item]
             LogsDropped: self._logs_dropped,  # type: ignore[dict-item]
         }
 
@@ -449,16 +453,15 @@ class Path:
             )
             self.request = None
             self.state = "Frozen"
-        for request_id, ok, _, line in self.recent:
-            if request_id == record.request_id and ok:
-                self.violation(
-                    seen,
-                    rules.REQUEST_ONCE,
-                    "",
-                    f"a second START for request {record.request_id}, whose REPORT (line"
-                    f" {line}) said it succeeded",
-                )
-                break
+        earlier = self.recent_ids.get(record.request_id)
+        if earlier is not None and earlier[1]:
+            self.violation(
+                seen,
+                rules.REQUEST_ONCE,
+                "",
+                f"a second START for request {record.request_id}, whose REPORT (line"
+                f" {earlier[3]}) said it succeeded",
+            )
         request = _Request(record.request_id, seen.line, seen.time, self.state, seen.delivery)
         self.request = request
         state = self.state
@@ -590,7 +593,7 @@ class Path:
 
     # --- REPORT -------------------------------------------------------------------------------
 
-    def _report_record(self, record: Report, seen: Seen) -> None:
+    def _report_record(self, record: ReportLike, seen: Seen) -> None:
         request = self._open_request(record.request_id, seen, "REPORT")
         if request is None:
             request = _Request(record.request_id, seen.line, None, None, phantom=True)
@@ -624,7 +627,7 @@ class Path:
         self.request = None
         self.reports += 1
 
-    def _check_outcome(self, record: Report, request: _Request, seen: Seen) -> bool:
+    def _check_outcome(self, record: ReportLike, request: _Request, seen: Seen) -> bool:
         status = record.status
         self._outcome_fields(seen, "REPORT", status, record.error_type)
         timed_out = status == "timeout" or request.notice_timeout is not None
@@ -654,7 +657,7 @@ class Path:
         return timed_out
 
     def _check_durations(
-        self, record: Report, request: _Request, seen: Seen, timed_out: bool
+        self, record: ReportLike, request: _Request, seen: Seen, timed_out: bool
     ) -> None:
         first_of_unknown = request.from_state is None and self.reports == 0
         if record.init_duration_ms is not None:
@@ -754,7 +757,7 @@ class Path:
             return None
         return (seen.time - request.time).total_seconds() * 1000
 
-    def _check_gap(self, record: Report, request: _Request, seen: Seen) -> None:
+    def _check_gap(self, record: ReportLike, request: _Request, seen: Seen) -> None:
         gap = self._gap_ms(request, seen)
         if gap is None or record.duration_ms <= gap + max(SLACK_MS, 0.02 * gap):
             return
@@ -780,8 +783,12 @@ class Path:
         return self.last_day or self.stream_day
 
     def _check_billing(
-        self, record: Report, request: _Request, seen: Seen, timed_out: bool
+        self, record: ReportLike, request: _Request, seen: Seen, timed_out: bool
     ) -> None:
+        if record.init_duration_ms is None:
+            duration = round(record.duration_ms, 6)
+            if math.floor(duration) <= record.billed_duration_ms <= math.ceil(duration):
+                return  # what every rule bills for an invocation without its Init
         gap = self._gap_ms(request, seen) if request.suppressed else None
         billing = Billing(
             duration_ms=record.duration_ms,
@@ -796,7 +803,7 @@ class Path:
         if problem is not None:
             self.violation(seen, rules.BILLING, "", problem)
 
-    def _hints(self, record: Report, seen: Seen) -> None:
+    def _hints(self, record: ReportLike, seen: Seen) -> None:
         if record.max_memory_used_mb is not None and (
             record.max_memory_used_mb >= record.memory_size_mb
         ):
@@ -825,7 +832,9 @@ class Path:
                     f"the first START came {idle:.0f} ms after the Init ended: a proactive init",
                 )
 
-    def _walk_report(self, record: Report, request: _Request, seen: Seen, timed_out: bool) -> None:
+    def _walk_report(
+        self, record: ReportLike, request: _Request, seen: Seen, timed_out: bool
+    ) -> None:
         if request.init_failed:
             return
         error_type = record.error_type or request.notice_error_type
@@ -839,7 +848,7 @@ class Path:
             self.state = "Invoke"
         self.walk(seen, event, f"REPORT of {record.request_id}")
 
-    def _count(self, record: Report, request: _Request, timed_out: bool) -> None:
+    def _count(self, record: ReportLike, request: _Request, timed_out: bool) -> None:
         self._report_line = self.last_line
         summary = self.summary
         summary.invokes += 1
@@ -851,4 +860,11 @@ class Path:
         elif timed_out:
             summary.errors["Sandbox.Timedout"] += 1
         ok = error_type is None and not timed_out and record.status in (None, "success")
-        self.recent.append((record.request_id, ok, request.line, self._report_line))
+        recent, ids = self.recent, self.recent_ids
+        if len(recent) == RECENT:
+            oldest = recent[0][0]
+            if ids.get(oldest) is recent[0]:
+                del ids[oldest]
+        entry = (record.request_id, ok, request.line, self._report_line)
+        recent.append(entry)
+        ids[record.request_id] = entry

@@ -30,6 +30,8 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 from ..formats.jsonlog import parse_envelope
+from ..formats.records import End, Start
+from .fastlines import fast_report
 from .jsonstream import document_items
 from .model import Finding, Seen, Source
 from .textlines import is_typeless_notice, read_text_line
@@ -53,6 +55,9 @@ LIFECYCLE_TYPES = frozenset(
 """The telemetry event types that tell of the lifecycle; the others are skipped unread."""
 
 Report = Callable[[Finding], None]
+
+_JSON_STARTS = ("{", "[{", "[]", "[\n")
+"""How a line of JSON begins (an object, or a delivery's array); ``[INFO]`` does not."""
 
 
 class Unreadable(Exception):
@@ -106,7 +111,7 @@ def _json_line(ctx: _Context, data: Any, line: int, environment: str) -> Iterato
 def _text(
     ctx: _Context, text: str, line: int, environment: str, time: datetime | None
 ) -> Iterator[Seen]:
-    if text[:1] in "{[":
+    if text.startswith(_JSON_STARTS):
         try:
             data = json.loads(text)
         except ValueError:
@@ -182,10 +187,46 @@ def read_handle(file: str, handle: IO[str], report: Report) -> Iterator[Seen]:
     if first:
         text = first.rstrip("\r\n")
         yield from _text(ctx, text, number, file, None)
-    for offset, raw in enumerate(handle, number + 1):
+    yield from _fast_lines(ctx, handle, number + 1)
+
+
+_START = "START RequestId: "
+_END = "END RequestId: "
+_REPORT = "REPORT RequestId: "
+_SKIP_FIRST = frozenset("SERIUQ{[0123456789")
+"""The first characters of the lines that may be Lambda's (``Q``, ``U`` never are, but keep
+the set honest for future keywords): any other line is the function's own output."""
+
+
+def _fast_lines(ctx: _Context, handle: IO[str], first: int) -> Iterator[Seen]:
+    """The lines of a plain-text or JSON-lines input, the three commonest lines read without
+    a regular expression (anything unusual about them goes the general way)."""
+    file = ctx.file
+    for number, raw in enumerate(handle, first):
+        head = raw[:1]
+        if head not in _SKIP_FIRST or not head:
+            continue
         text = raw.rstrip("\r\n")
+        if head == "S" and text.startswith(_START):
+            parts = text[17:].split()
+            if len(parts) == 3 and parts[1] == "Version:":
+                ctx.after_notice = False
+                yield Seen(Start(parts[0], parts[2]), file, number, file, "text")
+                continue
+        elif head == "E" and text.startswith(_END):
+            parts = text[15:].split()
+            if len(parts) == 1:
+                ctx.after_notice = False
+                yield Seen(End(parts[0]), file, number, file, "text")
+                continue
+        elif head == "R" and text.startswith(_REPORT):
+            report = fast_report(text)
+            if report is not None:
+                ctx.after_notice = False
+                yield Seen(report, file, number, file, "text")
+                continue
         if text:
-            yield from _text(ctx, text, offset, file, None)
+            yield from _text(ctx, text, number, file, None)
 
 
 class _Chained(io.TextIOBase):
