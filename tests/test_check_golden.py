@@ -447,3 +447,47 @@ def test_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[st
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
     assert main(["check", "-"]) == 0
     assert "invokes           1" in capsys.readouterr().out
+
+
+def test_garbage_never_crashes_the_checker(tmp_path: Path) -> None:
+    import random  # noqa: PLC0415
+
+    pieces = [
+        "START RequestId: ",
+        "END RequestId: ",
+        "REPORT RequestId: ",
+        "INIT_START",
+        "INIT_REPORT Init Duration: ",
+        "RESTORE_REPORT ",
+        "RESTORE_START",
+        "RequestId: ",
+        " Error: ",
+        "Runtime.ExitError",
+        "\tDuration: 1.00 ms",
+        "\tBilled Duration: 1 ms",
+        "\tMemory Size: 128 MB",
+        "\tMax Memory Used: 128 MB",
+        "\tInit Duration: 5.00 ms",
+        "\tStatus: timeout",
+        "\tStatus: error",
+        "\tError Type: X.Y",
+        "2024-03-04T17:22:38.033Z ",
+        "2025-13-45T99:99:99.000Z ",
+        " Task timed out after 3.00 seconds",
+        R1,
+        R2,
+        '{"time": "2025-09-01T10:00:00.000Z", "type": "platform.start", "record": {}}',
+        '[{"time": "x", "type": "platform.report", "record": {"requestId": 1}}]',
+        "\x00\xff",
+        " Version: $LATEST",
+        "Phase: invoke",
+        "\tPhase: init\tStatus: success",
+    ]
+    rng = random.Random(13)
+    lines = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 6))) for _ in range(3000)]
+    path = tmp_path / "garbage.log"
+    path.write_text("\n".join(lines), encoding="utf-8", errors="surrogateescape")
+    result = check_inputs([str(path)], load_spec())
+    assert result.exit_status in (0, 1)
+    (tmp_path / "bytes.log").write_bytes(bytes(rng.randrange(256) for _ in range(20000)))
+    assert check_inputs([str(tmp_path / "bytes.log")], load_spec()).exit_status in (0, 1)

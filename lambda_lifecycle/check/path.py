@@ -818,9 +818,10 @@ class Path:
         request = self.request
         if (
             record.init_duration_ms is not None
+            and request is not None
+            and request.expect_init
             and init is not None
             and init.time is not None
-            and request is not None
             and request.time is not None
         ):
             idle = (request.time - init.time).total_seconds() * 1000 - record.init_duration_ms

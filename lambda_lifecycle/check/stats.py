@@ -16,31 +16,45 @@ __all__ = ["Histogram", "Summary"]
 _GROWTH = math.log(1.01)
 
 
+EXACT = 10_000
+"""Up to this many values the percentiles are exact; beyond, they come from the buckets."""
+
+
 @dataclass
 class Histogram:
-    """Counts of values in buckets 1 % wide, and the exact maximum."""
+    """Counts of values in buckets 1 % wide, the exact maximum, and the values themselves
+    while there are at most :data:`EXACT`."""
 
     buckets: Counter[int] = field(default_factory=Counter)
     count: int = 0
     maximum: float = 0.0
+    values: list[float] | None = field(default_factory=list)
 
     def add(self, value: float) -> None:
         """Count ``value`` (milliseconds, >= 0)."""
         self.buckets[int(math.log1p(value) / _GROWTH)] += 1
         self.count += 1
         self.maximum = max(self.maximum, value)
+        values = self.values
+        if values is not None:
+            if len(values) < EXACT:
+                values.append(value)
+            else:
+                self.values = None
 
     def percentile(self, fraction: float) -> float | None:
-        """The value below which ``fraction`` of the counted values lie (None when empty)."""
+        """The value below which ``fraction`` of the counted values lie (None when empty);
+        beyond :data:`EXACT` values, the upper end of its 1 % bucket."""
         if not self.count:
             return None
         rank = max(1, math.ceil(fraction * self.count))
+        if self.values is not None:
+            return sorted(self.values)[rank - 1]
         seen = 0
         for bucket in sorted(self.buckets):
             seen += self.buckets[bucket]
             if seen >= rank:
-                middle = math.expm1((bucket + 0.5) * _GROWTH)
-                return min(middle, self.maximum)
+                return min(math.expm1((bucket + 1) * _GROWTH), self.maximum)
         return self.maximum  # pragma: no cover (the ranks add up to count)
 
 
