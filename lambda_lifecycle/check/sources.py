@@ -56,7 +56,7 @@ LIFECYCLE_TYPES = frozenset(
 
 Report = Callable[[Finding], None]
 
-_JSON_STARTS = ("{", "[{", "[]", "[\n")
+_JSON_STARTS = ("{", "[{", "[[", "[]", "[ ")
 """How a line of JSON begins (an object, or a delivery's array); ``[INFO]`` does not."""
 
 
@@ -69,13 +69,15 @@ def _malformed(file: str, line: int, environment: str, message: str) -> Finding:
 
 
 class _Context:
-    """Per input: its name, where findings go, and the state of the line reader."""
+    """Per input: its name, where findings go, the telemetry types read, and the state of the
+    line reader."""
 
-    __slots__ = ("after_notice", "file", "report")
+    __slots__ = ("after_notice", "file", "report", "types")
 
-    def __init__(self, file: str, report: Report) -> None:
+    def __init__(self, file: str, report: Report, types: frozenset[str]) -> None:
         self.file = file
         self.report = report
+        self.types = types
         self.after_notice = False
 
 
@@ -86,7 +88,7 @@ def _envelope(
         ctx.report(_malformed(ctx.file, line, environment, f"not a telemetry event: {data!r}"))
         return
     kind = data.get("type")
-    if kind not in LIFECYCLE_TYPES:
+    if kind not in ctx.types:
         return
     try:
         event = parse_envelope(data)
@@ -98,8 +100,12 @@ def _envelope(
 
 def _json_line(ctx: _Context, data: Any, line: int, environment: str) -> Iterator[Seen]:
     if isinstance(data, list):
-        for item in data:
-            yield from _envelope(ctx, item, line, environment, line)
+        for index, item in enumerate(data):
+            if isinstance(item, list):  # an array of deliveries on one line
+                for event in item:
+                    yield from _envelope(ctx, event, line, environment, line * 100_000 + index)
+            else:
+                yield from _envelope(ctx, item, line, environment, line)
     elif isinstance(data, dict):
         if "events" in data and isinstance(data["events"], list):
             for event in data["events"]:
@@ -177,9 +183,11 @@ def _sniff(handle: IO[str]) -> tuple[str, int, bool]:
     return "", number, False
 
 
-def read_handle(file: str, handle: IO[str], report: Report) -> Iterator[Seen]:
-    """Every record of one opened input, in order."""
-    ctx = _Context(file, report)
+def read_handle(
+    file: str, handle: IO[str], report: Report, types: frozenset[str] = LIFECYCLE_TYPES
+) -> Iterator[Seen]:
+    """Every record of one opened input, in order (of telemetry, the event ``types``)."""
+    ctx = _Context(file, report, types)
     first, number, document = _sniff(handle)
     if document:
         yield from _document(ctx, _chain(first, handle), number)
@@ -247,8 +255,11 @@ def _chain(first: str, rest: IO[str]) -> IO[str]:
     return _Chained(first, rest)  # type: ignore[return-value]
 
 
-def read_input(name: str, report: Report) -> Iterator[Seen]:
-    """Every record of the input ``name`` (a path, or ``-`` for stdin).
+def read_input(
+    name: str, report: Report, types: frozenset[str] = LIFECYCLE_TYPES
+) -> Iterator[Seen]:
+    """Every record of the input ``name`` (a path, or ``-`` for stdin); of telemetry, the
+    event ``types``.
 
     Raises :class:`Unreadable` when it cannot be opened or its JSON document breaks off.
     """
@@ -259,7 +270,7 @@ def read_input(name: str, report: Report) -> Iterator[Seen]:
             if binary is None
             else io.TextIOWrapper(binary, encoding="utf-8", errors="replace")
         )
-        yield from read_handle("<stdin>", stdin, report)
+        yield from read_handle("<stdin>", stdin, report, types)
         return
     try:
         handle = open(name, encoding="utf-8", errors="replace")  # noqa: SIM115
@@ -267,6 +278,6 @@ def read_input(name: str, report: Report) -> Iterator[Seen]:
         raise Unreadable(f"{name}: {exc.strerror or exc}") from None
     with handle:
         try:
-            yield from read_handle(name, handle, report)
+            yield from read_handle(name, handle, report, types)
         except OSError as exc:  # a directory, an I/O error
             raise Unreadable(f"{name}: {exc.strerror or exc}") from None

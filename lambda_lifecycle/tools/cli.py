@@ -260,6 +260,14 @@ register(
         lazy("..check.command", "run_check"),
     )
 )
+register(
+    Command(
+        "trace",
+        "draw a recorded run: a Mermaid sequence diagram, a timeline of phases, or HTML",
+        lazy("..check.trace_command", "configure_trace"),
+        lazy("..check.trace_command", "run_trace"),
+    )
+)
 
 
 # --- main ------------------------------------------------------------------------------------
