@@ -491,3 +491,19 @@ def test_garbage_never_crashes_the_checker(tmp_path: Path) -> None:
     assert result.exit_status in (0, 1)
     (tmp_path / "bytes.log").write_bytes(bytes(rng.randrange(256) for _ in range(20000)))
     assert check_inputs([str(tmp_path / "bytes.log")], load_spec()).exit_status in (0, 1)
+
+
+def test_check_imports_no_engine_and_other_commands_do_not_import_check() -> None:
+    import subprocess  # noqa: PLC0415
+
+    code = (
+        "import sys\n"
+        "from lambda_lifecycle.tools import cli\n"
+        "cli.build_parser(only='spec')\n"
+        "assert 'lambda_lifecycle.check' not in sys.modules\n"
+        "cli.main(['check', '--help'])\n"
+        "import lambda_lifecycle.check.command\n"
+        "heavy = [m for m in ('anyio', 'lambda_lifecycle.engine') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, timeout=60)
