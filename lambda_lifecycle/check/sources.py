@@ -201,9 +201,9 @@ def read_handle(
 _START = "START RequestId: "
 _END = "END RequestId: "
 _REPORT = "REPORT RequestId: "
-_SKIP_FIRST = frozenset("SERIUQ{[0123456789")
-"""The first characters of the lines that may be Lambda's (``Q``, ``U`` never are, but keep
-the set honest for future keywords): any other line is the function's own output."""
+_LAMBDA_FIRST = frozenset("SERI{[0123456789")
+"""The first characters of the lines that may be Lambda's (its keywords, ``RequestId:``, a
+time, JSON): a line beginning with anything else is the function's own output."""
 
 
 def _fast_lines(ctx: _Context, handle: IO[str], first: int) -> Iterator[Seen]:
@@ -212,7 +212,7 @@ def _fast_lines(ctx: _Context, handle: IO[str], first: int) -> Iterator[Seen]:
     file = ctx.file
     for number, raw in enumerate(handle, first):
         head = raw[:1]
-        if head not in _SKIP_FIRST or not head:
+        if head not in _LAMBDA_FIRST:
             continue
         text = raw.rstrip("\r\n")
         if head == "S" and text.startswith(_START):
