@@ -399,9 +399,8 @@ def test_telemetry_deliveries_as_arrays(tmp_path: Path) -> None:
 
 
 def test_telemetry_ndjson_out_of_order(tmp_path: Path) -> None:
-    events = INIT_EVENTS + telemetry_invocation(R1, 0, 5.0)
-    events[3], events[4] = events[4], events[3]  # runtimeDone after... the report's swap below
-    events = INIT_EVENTS + [telemetry_invocation(R1, 0, 5.0)[i] for i in (0, 2, 1)]
+    start, runtime_done, report_event = telemetry_invocation(R1, 0, 5.0)
+    events = [*INIT_EVENTS, start, report_event, runtime_done]
     path = tmp_path / "capture.ndjson"
     path.write_text("\n".join(json.dumps(e) for e in events) + "\n", encoding="utf-8")
     result = check_inputs([str(path)], load_spec())
@@ -507,3 +506,17 @@ def test_check_imports_no_engine_and_other_commands_do_not_import_check() -> Non
         "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, timeout=60)
+
+
+def test_json_log_format_at_the_info_level_has_no_runtime_done(tmp_path: Path) -> None:
+    events = [
+        e
+        for e in INIT_EVENTS + telemetry_invocation(R1, 0, 5.0) + telemetry_invocation(R2, 1)
+        if not e["type"].endswith("RuntimeDone")
+    ]
+    lines = [json.dumps(e) for e in events]
+    lines.insert(4, '{"timestamp": "2025-09-01T10:00:00Z", "level": "INFO", "message": "hi"}')
+    lines.insert(5, "a print() line")
+    result = check_lines(tmp_path, lines)
+    assert result.findings == []
+    assert result.summary.invokes == 2

@@ -151,6 +151,9 @@ class Path:
         parts = stream_date(name)
         self.stream_day = date(*parts) if parts else None
         self.init_billed_before = False
+        self.shows_runtime_done = False
+        """Whether the input carries ``*RuntimeDone`` events: the JSON log format at the
+        default INFO system log level has none, so their order is checked once one came."""
         self.last_file = ""
         self.last_line = 0
         self._report_line = 0
@@ -304,6 +307,7 @@ class Path:
             if init is None:
                 self.init = init = _Init(seen.line, seen.time, record.phase, None)
         init.runtime_done = True
+        self.shows_runtime_done = True
 
     def _init_limit(self, phase: str, initialization_type: str | None) -> tuple[int, str]:
         deadlines = self.table.spec.deadlines
@@ -319,7 +323,7 @@ class Path:
         init = self.init
         self._outcome_fields(seen, "INIT_REPORT", record.status, record.error_type)
         if telemetry and init is not None and init.phase == record.phase and not init.reported:
-            if not init.runtime_done:
+            if not init.runtime_done and self.shows_runtime_done:
                 self.violation(
                     seen,
                     rules.TELEMETRY_ORDER,
@@ -546,6 +550,7 @@ class Path:
                 f"a second platform.runtimeDone for request {record.request_id}",
             )
         request.runtime_done = True
+        self.shows_runtime_done = True
 
     def _notice(self, record: LegacyError | LegacyTimeout, seen: Seen) -> None:
         request = self._open_request(record.request_id, seen, "the error notice")
@@ -606,7 +611,7 @@ class Path:
                     "",
                     f"REPORT of request {record.request_id} before its END",
                 )
-            if telemetry and not request.runtime_done:
+            if telemetry and not request.runtime_done and self.shows_runtime_done:
                 self.violation(
                     seen,
                     rules.TELEMETRY_ORDER,
