@@ -22,7 +22,6 @@ class SpecTable:
         self._cells: dict[tuple[str, str], list[Transition]] = {}
         for row in spec.transitions:
             self._cells.setdefault((row.source, row.event), []).append(row)
-        self.by_id = {row.id: row for row in spec.transitions}
         self._allowed = {
             state: ", ".join(row.id for row in spec.rows_from(state)) for state in spec.states
         }
@@ -49,7 +48,3 @@ class SpecTable:
     def allowed(self, state: str) -> str:
         """The ids of the rows leaving ``state``, for a message."""
         return self._allowed.get(state, "")
-
-    def rows_of(self, state: str, *events: str) -> str:
-        """The ids of the rows leaving ``state`` on any of ``events``."""
-        return ", ".join(row.id for row in self.spec.rows_from(state) if row.event in events)
