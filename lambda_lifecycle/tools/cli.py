@@ -252,6 +252,22 @@ register(
         lazy(".serve", "run_invoke"),
     )
 )
+register(
+    Command(
+        "check",
+        "check CloudWatch logs or Telemetry API captures against the lifecycle spec",
+        lazy("..check.command", "configure_check"),
+        lazy("..check.command", "run_check"),
+    )
+)
+register(
+    Command(
+        "trace",
+        "draw a recorded run: a Mermaid sequence diagram, a timeline of phases, or HTML",
+        lazy("..check.trace_command", "configure_trace"),
+        lazy("..check.trace_command", "run_trace"),
+    )
+)
 
 
 # --- main ------------------------------------------------------------------------------------
