@@ -157,37 +157,10 @@ class InvokeAPI:
             )
             return
         limit = MAX_EVENT_BYTES if kind == b"Event" else MAX_REQUEST_BYTES
-        declared = declared_length(scope)
-        try:
-            if declared is not None and declared > limit:
-                raise TooLarge(limit)
-            payload = await read_body(receive, limit)
-        except TooLarge:
-            await _refuse(
-                send,
-                413,
-                "RequestEntityTooLargeException",
-                f"Request must be smaller than {limit} bytes for the InvokeFunction operation",
-            )
+        request = await read_request(scope, receive, send, limit, "InvokeFunction")
+        if request is None:
             return
-        except Disconnected:
-            return
-        options: dict[str, Any] = {}
-        context = header(scope, CLIENT_CONTEXT)
-        if context is not None:
-            decoded = _client_context(context)
-            if decoded is None:
-                await _refuse(
-                    send,
-                    400,
-                    "InvalidRequestContentException",
-                    "Client context must be a valid Base64-encoded JSON object.",
-                )
-                return
-            options["client_context"] = decoded
-        trace = header(scope, TRACE_ID)
-        if trace is not None:
-            options["trace_id"] = trace.decode("latin-1")
+        payload, options = request
         if kind is not None and kind != b"RequestResponse":
             await self._other_type(kind, payload, options, send)
             return
@@ -241,6 +214,46 @@ class InvokeAPI:
 
         self._spawn(background)
         await respond(send, 202, b"")
+
+
+async def read_request(
+    scope: Scope, receive: Receive, send: Send, limit: int, operation: str
+) -> tuple[bytes, dict[str, Any]] | None:
+    """An invocation's event (at most ``limit`` bytes) and its options (client context, trace
+    id) from the request, as ``Invoke`` and ``InvokeWithResponseStream`` read them; None when
+    the request was refused (answered here) or the caller went away."""
+    declared = declared_length(scope)
+    try:
+        if declared is not None and declared > limit:
+            raise TooLarge(limit)
+        payload = await read_body(receive, limit)
+    except TooLarge:
+        await _refuse(
+            send,
+            413,
+            "RequestEntityTooLargeException",
+            f"Request must be smaller than {limit} bytes for the {operation} operation",
+        )
+        return None
+    except Disconnected:
+        return None
+    options: dict[str, Any] = {}
+    context = header(scope, CLIENT_CONTEXT)
+    if context is not None:
+        decoded = _client_context(context)
+        if decoded is None:
+            await _refuse(
+                send,
+                400,
+                "InvalidRequestContentException",
+                "Client context must be a valid Base64-encoded JSON object.",
+            )
+            return None
+        options["client_context"] = decoded
+    trace = header(scope, TRACE_ID)
+    if trace is not None:
+        options["trace_id"] = trace.decode("latin-1")
+    return payload, options
 
 
 def _client_context(value: bytes) -> str | None:

@@ -29,26 +29,20 @@ from ..core.errors import EnvironmentClosed
 from ..engine.invocation import InvokeResult, new_request_id
 from .eventstream import invoke_complete, payload_chunk
 from .http import (
-    Disconnected,
     Receive,
     Scope,
     Send,
-    TooLarge,
-    declared_length,
     header,
-    read_body,
     respond,
 )
 from .invoke_api import (
-    CLIENT_CONTEXT,
     INVOCATION_TYPE,
     LOG_TYPE,
     MAX_REQUEST_BYTES,
-    TRACE_ID,
     Invoke,
     TailInvoke,
-    _client_context,
     _refuse,
+    read_request,
 )
 from .names import FunctionNames
 from .response_streams import Done, ResponseStream, ResponseStreams, Start
@@ -106,38 +100,12 @@ class StreamingAPI:
                 "RequestResponse, DryRun",
             )
             return
-        declared = declared_length(scope)
-        try:
-            if declared is not None and declared > MAX_REQUEST_BYTES:
-                raise TooLarge(MAX_REQUEST_BYTES)
-            payload = await read_body(receive, MAX_REQUEST_BYTES)
-        except TooLarge:
-            await _refuse(
-                send,
-                413,
-                "RequestEntityTooLargeException",
-                f"Request must be smaller than {MAX_REQUEST_BYTES} bytes for the "
-                "InvokeWithResponseStream operation",
-            )
+        request = await read_request(
+            scope, receive, send, MAX_REQUEST_BYTES, "InvokeWithResponseStream"
+        )
+        if request is None:
             return
-        except Disconnected:
-            return
-        options: dict[str, Any] = {}
-        context = header(scope, CLIENT_CONTEXT)
-        if context is not None:
-            decoded = _client_context(context)
-            if decoded is None:
-                await _refuse(
-                    send,
-                    400,
-                    "InvalidRequestContentException",
-                    "Client context must be a valid Base64-encoded JSON object.",
-                )
-                return
-            options["client_context"] = decoded
-        trace = header(scope, TRACE_ID)
-        if trace is not None:
-            options["trace_id"] = trace.decode("latin-1")
+        payload, options = request
         if kind == b"DryRun":
             await respond(send, 204, b"")
             return
