@@ -75,6 +75,35 @@ class Environment:
     modules share this environment; an embedder reads them at most.
     """
 
+    __slots__ = (
+        "__weakref__",
+        "_clock",
+        "_hub",
+        "_tg",
+        "_tmp_root",
+        "books",
+        "clients_by_name",
+        "closed",
+        "config",
+        "core",
+        "current",
+        "deadlines",
+        "ext_clients",
+        "extensions",
+        "freeze",
+        "function_arn",
+        "id",
+        "machine",
+        "new_waiter",
+        "procs",
+        "queued",
+        "runtime",
+        "runtime_api",
+        "scheduler",
+        "tmp_dir",
+        "variables",
+    )
+
     def __init__(
         self,
         runtime: RuntimeParticipant,
