@@ -109,7 +109,9 @@ def request(
 def exchange(address: str, data: bytes) -> tuple[int, dict[bytes, bytes], bytes]:
     """Send ``data``, read the answer to its end; (status, headers, body)."""
     host, port = address.rsplit(":", 1)
-    with socket.create_connection((host, int(port)), timeout=10) as sock:
+    # Longer than the emulator's 10 s header timeout: a request that never completes its head
+    # (say, only blank lines, which HTTP lets a server skip) is answered 408 then, not never.
+    with socket.create_connection((host, int(port)), timeout=20) as sock:
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # refused early
             sock.sendall(data)
         chunks = []
