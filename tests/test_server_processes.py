@@ -510,3 +510,44 @@ async def test_max_memory_used_is_measured_for_real_processes(tmp_path: Path) ->
     assert match, reports[0]
     # a Python runtime and a Python extension each hold at least a few MB resident
     assert 10 <= int(match.group(1)) <= 1024
+
+
+async def test_snapstart_hooks_of_snapshot_restore_py_run_again_after_a_reset(
+    tmp_path: Path,
+) -> None:
+    # awslambdaric runs the snapshot-restore-py hooks around restore/next; after a timeout
+    # Reset the environment publishes again (before-snapshot) and restores (after-restore).
+    lines: list[tuple[str, str]] = []
+    hooks = tmp_path / "hooks.log"
+    config = FunctionConfig(
+        function_name="fn",
+        function_version="3",
+        initialization_type="snap-start",
+        handler="snap_hooks.handler",
+        timeout=1,
+    )
+    emulator = Emulator(
+        awslambdaric("snap_hooks.handler", lines),
+        (),
+        config,
+        runtime_api=("127.0.0.1", 0),
+        invoke=("127.0.0.1", 0),
+        variables={"LAMBDA_TASK_ROOT": str(FUNCTIONS), "HOOKS_LOG": str(hooks)},
+    )
+    async with emulator, httpx.AsyncClient(timeout=20) as http:
+        first = await http.post(emulator.invoke_url, content=b"{}")
+        timed = await http.post(emulator.invoke_url, content=b'{"sleep": 5}')
+        after = await http.post(emulator.invoke_url, content=b"{}")
+    assert first.status_code == 200 and "x-amz-function-error" not in first.headers
+    assert timed.json()["errorType"] == "Sandbox.Timedout"
+    assert "x-amz-function-error" not in after.headers, after.text
+    assert after.json()["pid"] != first.json()["pid"]  # a new process, restored
+    notes = [line.split() for line in hooks.read_text().splitlines()]
+    assert [what for what, _ in notes] == [
+        "before-snapshot",
+        "after-restore",
+        "before-snapshot",
+        "after-restore",
+    ]
+    assert notes[0][1] == str(first.json()["pid"]) and notes[3][1] == str(after.json()["pid"])
+    assert children_of(os.getpid()) == []
