@@ -16,6 +16,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any, TextIO
 
 import anyio
@@ -26,6 +28,7 @@ from ..engine.clients import ExtensionClient, RuntimeClient
 from ..engine.environment import Environment
 from ..engine.inprocess import InProcessExtension, InProcessRuntime
 from ..engine.observe import LifecycleEvent
+from ..engine.pool import Function, PoolEvent
 from ..sinks import attach_log_sink
 from ..specs import load_spec
 
@@ -38,16 +41,37 @@ def configure_demo(parser: argparse.ArgumentParser) -> None:
         default=1.0,
         help="the function timeout in seconds (default 1; the slow invoke sleeps 1.5x that)",
     )
+    parser.add_argument(
+        "--pictures",
+        type=Path,
+        metavar="FILE.html",
+        help="also draw the run (a sequence diagram and a timeline of phases) into FILE.html",
+    )
 
 
 def run_demo(args: argparse.Namespace) -> int:
     """Run the tour and print it to stdout."""
-    anyio.run(tour, args.timeout, sys.stdout)
+    log_lines: list[str] = []
+    anyio.run(tour, args.timeout, sys.stdout, log_lines)
+    if args.pictures is not None:
+        from ..check.pictures import to_html  # noqa: PLC0415 (only with --pictures)
+        from ..check.sources import read_input  # noqa: PLC0415
+        from ..check.timeline import TraceBuilder  # noqa: PLC0415
+
+        with tempfile.TemporaryDirectory() as tmp:
+            log = Path(tmp) / "demo.jsonl"
+            log.write_text("".join(line + "\n" for line in log_lines), encoding="utf-8")
+            builder = TraceBuilder()
+            for seen in read_input(str(log), lambda _: None):
+                builder.feed(seen)
+        args.pictures.write_text(to_html(builder.build(())), encoding="utf-8")
+        print(f"\nthe pictures of the run: {args.pictures}")
     return 0
 
 
-async def tour(function_timeout: float, out: TextIO) -> None:
-    """Walk one environment through the lifecycle, printing every step to ``out``."""
+async def tour(function_timeout: float, out: TextIO, written: list[str] | None = None) -> None:
+    """Walk one environment through the lifecycle, then several at once, printing every step
+    to ``out``; ``written`` receives every CloudWatch line of the run."""
     received: list[dict[str, Any]] = []
     slow: list[bool] = []  # the next INVOKE keeps the extension busy past the timeout
 
@@ -83,7 +107,10 @@ async def tour(function_timeout: float, out: TextIO) -> None:
         InProcessRuntime(runtime), [InProcessExtension(extension, "telemetry-ext")], config
     )
     log_lines: list[str] = []
+
     attach_log_sink(env, log_lines.append)  # the CloudWatch lines, as Lambda writes them
+    if written is not None:  # and as JSON records, with their times, for the pictures
+        attach_log_sink(env, written.append, log_format="json")
     async with env:
         subscription = env.subscribe()
         start = env.clock.now()
@@ -130,6 +157,43 @@ async def tour(function_timeout: float, out: TextIO) -> None:
         note = " (the answer to its next call: it was still busy with INVOKE)" if busy else ""
         print(f"   {event['eventType']:<9} {detail}{note}", file=out)
     print(f"\n{_check_walk(walked)}", file=out)
+    await _concurrent(out)
+
+
+async def _concurrent(out: TextIO) -> None:
+    """Three callers at once, twice: three cold starts in three environments, then three warm
+    invocations reusing them; leaving the pool spins all three down."""
+    print("\n== concurrent invokes: 3 callers at once, twice (a pool of environments)", file=out)
+
+    async def runtime(client: RuntimeClient) -> None:
+        while True:
+            event = await client.next()
+            await anyio.sleep(0.2)  # busy long enough for the others to need environments
+            client.respond(event.request_id, b"{}")
+
+    def make(config: FunctionConfig) -> Environment:
+        return Environment(InProcessRuntime(runtime), config=config)
+
+    names: dict[str, str] = {}
+
+    def show(event: PoolEvent) -> None:
+        name = names.setdefault(event.environment_id, f"env-{len(names) + 1}")
+        if event.type == "invocation_routed":
+            print(f"   {name}: {'cold start' if event.cold else 'warm (reused)'}", file=out)
+        elif event.type == "environment_gone":
+            print(f"   {name}: shut down (SHUTDOWN spindown)", file=out)
+
+    config = FunctionConfig(function_name="demo", timeout=3)
+    async with Function(make, config, reserved_concurrency=3) as function:
+        function.listen(show)
+        for round_ in ("first", "second"):
+            print(f"   -- {round_} round", file=out)
+            async with anyio.create_task_group() as tg:
+                for _ in range(3):
+                    tg.start_soon(function.invoke, b"{}")
+            await anyio.sleep(0.2)  # every environment frozen again
+        print(f"   {function.started} environments served 6 invocations", file=out)
+        print("   -- spin-down", file=out)
 
 
 LEGEND = (
