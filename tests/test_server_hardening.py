@@ -254,6 +254,20 @@ async def test_a_request_that_drips_is_408(request_bytes: bytes, part: str, http
         assert part in body["errorMessage"]
 
 
+@pytest.mark.parametrize("http", ["httptools", "h11"])
+async def test_only_blank_lines_are_answered_not_held_forever(http: str) -> None:
+    # The blank lines a parser may skip before a request line begin no request: the
+    # connection is still bounded (httptools: 408 at the header timeout; h11 refuses the bare
+    # line feed at once, 400).
+    async with served(limits=FAST, http=http) as (emulator, _):
+        with anyio.fail_after(5):
+            raw = await anyio.to_thread.run_sync(
+                raw_exchange, invoke_address(emulator), b"\n\r\n\r\n"
+            )
+        status, _, body = parsed(raw)
+        assert (status, body["errorType"]) in ((408, "RequestTimeout"), (400, "InvalidRequest"))
+
+
 @pytest.mark.parametrize("http_parser", ["httptools", "h11"])
 async def test_the_long_polls_are_not_bounded_by_the_read_limits(http_parser: str) -> None:
     async with (

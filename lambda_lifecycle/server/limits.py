@@ -82,6 +82,7 @@ def limited(
     class LimitedProtocol(protocol_class):  # type: ignore[misc]
         _head_bytes = 0
         _begun = False  # httptools: a request head has begun and not ended
+        _progress = False  # httptools: the last read began or ended a message
         _in_body = False  # httptools: a head has ended, its message has not
         _boundary = False  # a head ended or a message completed during this feed
         _feed_size = 0
@@ -98,6 +99,7 @@ def limited(
 
         def data_received(self, data: bytes) -> None:
             self._boundary = False
+            self._progress = False
             self._feed_size = len(data)
             super().data_received(data)
             if self.transport.is_closing():
@@ -107,10 +109,15 @@ def limited(
             # that arrives whole (the usual case) costs none.
             if is_h11:
                 state = self.conn.their_state
-                partial_head = state is h11.IDLE and bool(self.conn.trailing_data[0])
+                # Still IDLE after a read: a head begun and not ended, or only the blank lines
+                # h11 skips before a request line; either way a head not yet complete.
+                partial_head = state is h11.IDLE
                 in_body = state is h11.SEND_BODY
             else:
-                partial_head = self._begun
+                # A read that began no message, ended none and is in no body is bytes the
+                # parser skips before a request line (blank lines): a head not yet begun,
+                # bounded like a partial one.
+                partial_head = self._begun or not (self._progress or self._in_body)
                 in_body = self._in_body
             if partial_head:
                 if self._head_timer is None:
@@ -141,7 +148,7 @@ def limited(
 
         # httptools' parser callbacks (h11's state is read after each feed instead)
         def on_message_begin(self) -> None:
-            self._begun = True
+            self._begun = self._progress = True
             super().on_message_begin()
 
         def on_headers_complete(self) -> None:
@@ -157,7 +164,7 @@ def limited(
 
         def on_message_complete(self) -> None:
             self._in_body = False
-            self._boundary = True
+            self._boundary = self._progress = True
             super().on_message_complete()
 
         def _cancel_timers(self) -> None:
