@@ -255,3 +255,28 @@ async def test_a_participant_that_returns_no_process_is_a_runtime_exit_not_an_en
     assert result.error_type == "Runtime.ExitError"
     failed = [e for e in logs if e["event"] == "lambda_lifecycle.participant_start_failed"]
     assert failed and "terminate()" in failed[0]["error"] and failed[0]["name"] == "broken"
+
+
+async def test_every_participant_of_an_environment_sees_its_one_log_stream() -> None:
+    seen: list[str] = []
+
+    class Noting:
+        name = "noting"
+
+        async def start(self, client: RuntimeClient, ctx: StartContext) -> Any:
+            seen.append(ctx.environment["AWS_LAMBDA_LOG_STREAM_NAME"])
+            return await EchoRuntime().participant().start(client, ctx)
+
+    async def ext(client: ExtensionClient) -> None:
+        client.register([])
+        await client.next()
+
+    class NotingExtension(InProcessExtension):
+        async def start(self, client: ExtensionClient, ctx: StartContext) -> Any:
+            seen.append(ctx.environment["AWS_LAMBDA_LOG_STREAM_NAME"])
+            return await super().start(client, ctx)
+
+    async with Environment(Noting(), [NotingExtension(ext, "x", "internal")]) as env:
+        assert (await env.invoke({})).ok
+    assert len(seen) == 2 and seen[0] == seen[1]
+    assert seen[0].endswith(f"]{env.id[:32]}")

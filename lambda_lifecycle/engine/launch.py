@@ -41,7 +41,13 @@ def _context(
         config=env.config,
         tmp_dir=env.tmp_dir,
         environment=participant_variables(
-            env.config, kind, env.tmp_dir, env.variables, clock.wall(clock.now())
+            # The environment's id names its log stream: every participant sees the same one.
+            env.config,
+            kind,
+            env.tmp_dir,
+            env.variables,
+            clock.wall(clock.now()),
+            token=env.id,
         ),
         on_exit=lambda status: on_exit(env, proc, status),
     )
