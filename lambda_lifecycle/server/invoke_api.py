@@ -133,18 +133,7 @@ class InvokeAPI:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        path: str = scope["path"]
-        if not (path.startswith(PREFIX) and path.endswith(SUFFIX)) or len(path) <= len(
-            PREFIX
-        ) + len(SUFFIX):
-            await _refuse(send, 404, "ResourceNotFoundException", f"no such route: {path}")
-            return
-        lookup = self._names.lookup(path[len(PREFIX) : -len(SUFFIX)], scope["query_string"])
-        if not lookup.found:
-            await _refuse(send, lookup.status, lookup.error_type, lookup.message)
-            return
-        if scope["method"] != "POST":
-            await _refuse(send, 405, "MethodNotAllowed", "invoke with POST")
+        if not await accept_route(scope, send, self._names, PREFIX, SUFFIX):
             return
         kind = header(scope, INVOCATION_TYPE)
         if kind is not None and kind not in _TYPES:
@@ -214,6 +203,27 @@ class InvokeAPI:
 
         self._spawn(background)
         await respond(send, 202, b"")
+
+
+async def accept_route(
+    scope: Scope, send: Send, names: FunctionNames, prefix: str, suffix: str
+) -> bool:
+    """Whether the request is a POST to ``prefix{function}suffix`` naming this function, as
+    the Invoke API's routes all are; otherwise it is refused here (404, or 405)."""
+    path: str = scope["path"]
+    if not (path.startswith(prefix) and path.endswith(suffix)) or len(path) <= len(prefix) + len(
+        suffix
+    ):
+        await _refuse(send, 404, "ResourceNotFoundException", f"no such route: {path}")
+        return False
+    lookup = names.lookup(path[len(prefix) : -len(suffix)], scope["query_string"])
+    if not lookup.found:
+        await _refuse(send, lookup.status, lookup.error_type, lookup.message)
+        return False
+    if scope["method"] != "POST":
+        await _refuse(send, 405, "MethodNotAllowed", "invoke with POST")
+        return False
+    return True
 
 
 async def read_request(

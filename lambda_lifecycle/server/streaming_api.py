@@ -42,6 +42,7 @@ from .invoke_api import (
     Invoke,
     TailInvoke,
     _refuse,
+    accept_route,
     read_request,
 )
 from .names import FunctionNames
@@ -77,18 +78,7 @@ class StreamingAPI:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        path: str = scope["path"]
-        if not (path.startswith(PREFIX) and path.endswith(SUFFIX)) or len(path) <= len(
-            PREFIX
-        ) + len(SUFFIX):
-            await _refuse(send, 404, "ResourceNotFoundException", f"no such route: {path}")
-            return
-        lookup = self._names.lookup(path[len(PREFIX) : -len(SUFFIX)], scope["query_string"])
-        if not lookup.found:
-            await _refuse(send, lookup.status, lookup.error_type, lookup.message)
-            return
-        if scope["method"] != "POST":
-            await _refuse(send, 405, "MethodNotAllowed", "invoke with POST")
+        if not await accept_route(scope, send, self._names, PREFIX, SUFFIX):
             return
         kind = header(scope, INVOCATION_TYPE)
         if kind not in (None, b"RequestResponse", b"DryRun"):
