@@ -28,11 +28,10 @@ from .entry import Entry
 from .telemetry import (
     DEFAULT_MAX_BACKLOG,
     Buffered,
-    Buffering,
     Deliver,
     TelemetrySubscriber,
     start_subscription,
-    validate_types,
+    validated,
 )
 
 if TYPE_CHECKING:
@@ -83,10 +82,7 @@ def subscribe_logs(
     Logs API's of ``schema_version`` (``2021-03-18`` adds ``platform.runtimeDone``). Raises
     ``APIError`` ``ValidationError`` (400) for a bad ``types`` or ``buffering``.
     """
-    streams = validate_types(types)
-    limits = Buffering.from_request(buffering)
-    if max_backlog < 1:
-        raise ValueError(f"max_backlog must be at least 1, got {max_backlog}")
+    streams, limits = validated(types, buffering, max_backlog)
     subscriber = LogsSubscriber(
         env,
         name=name,

@@ -471,6 +471,18 @@ class TelemetrySubscriber:
                 self._ended.set()
 
 
+def validated(
+    types: Sequence[str], buffering: Mapping[str, Any] | None, max_backlog: int
+) -> tuple[tuple[TelemetryStream, ...], Buffering]:
+    """A subscription request's streams and buffering, checked as AWS checks them (400
+    ``ValidationError``); ``max_backlog`` is the embedder's own bound."""
+    streams = validate_types(types)
+    limits = Buffering.from_request(buffering)
+    if max_backlog < 1:
+        raise ValueError(f"max_backlog must be at least 1, got {max_backlog}")
+    return streams, limits
+
+
 def subscribe_telemetry(
     env: Environment,
     types: Sequence[str] = TELEMETRY_STREAMS,
@@ -492,10 +504,7 @@ def subscribe_telemetry(
     subscription's buffered events are delivered as that tear-down begins. Raises ``APIError``
     ``ValidationError`` (400) for a bad ``types`` or ``buffering``.
     """
-    streams = validate_types(types)
-    limits = Buffering.from_request(buffering)
-    if max_backlog < 1:
-        raise ValueError(f"max_backlog must be at least 1, got {max_backlog}")
+    streams, limits = validated(types, buffering, max_backlog)
     subscriber = TelemetrySubscriber(
         env,
         name=name,
