@@ -351,11 +351,6 @@ class ExtensionClient(_Client):
         """Hand an INVOKE or SHUTDOWN event to the extension's ``next``."""
         self._poll.hand(event)
 
-    @property
-    def acknowledged_shutdown(self) -> bool:
-        """Whether it called ``next`` again after receiving SHUTDOWN (it is done)."""
-        return self._env.core.settled(self.id)
-
     def _registered(self) -> str:
         self._env.core.check_generation(self._generation, self.name)
         if self.id is None:

@@ -15,7 +15,6 @@ where to look.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
@@ -195,11 +194,3 @@ class LambdaHarness:
                 *(f"    {line}" for line in self.lines[-8:]),
             ]
         )
-
-
-def expect_lines(harness: LambdaHarness, prefixes: Sequence[str]) -> None:
-    """Fail unless the CloudWatch lines begin, in order, with ``prefixes`` (a helper for the
-    common "cold start wrote INIT_START, START, END, REPORT" check)."""
-    starts = [line.split(" ", 1)[0] for line in harness.lines]
-    if starts[: len(prefixes)] != list(prefixes):
-        harness.mismatch(f"log lines starting {list(prefixes)}", f"lines starting {starts}")
