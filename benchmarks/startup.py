@@ -9,7 +9,11 @@ started
 - **first response**: until the answer to a first invocation sent the moment it listens
   arrives (the imports, the listeners, the Init phase and the invocation);
 
-then prints a table of the best and the median of each. ``--compare COMMAND`` measures another
+then prints a table of the best and the median of each. Python's bytecode is cached as in an
+installed package (pip compiles a wheel's modules when it installs them): the processes write
+and read it under a temporary ``PYTHONPYCACHEPREFIX``, and one start before the measured ones
+fills it. ``--no-bytecode`` measures with ``PYTHONDONTWRITEBYTECODE=1`` instead, every module
+compiled at every start. ``--compare COMMAND`` measures another
 emulator the same way, side by side (for example ``--compare aws-lambda-rie``: it is given the
 same runtime command and ``--runtime-interface-emulator-address``). ``--imports`` adds the
 cumulative import time of the command-line module and of the package, from
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import os
 import re
 import shlex
 import socket
@@ -81,11 +86,26 @@ def other_command(program: str, runtime: list[str], port: int, api_port: int) ->
     ]
 
 
-def one_round(command: list[str], port: int) -> tuple[float, float]:
+def child_environment(folder: str, bytecode: bool) -> dict[str, str]:
+    """The environment of the measured processes: bytecode cached under ``folder``, or none."""
+    environ = dict(os.environ)
+    if bytecode:
+        environ.pop("PYTHONDONTWRITEBYTECODE", None)
+        environ["PYTHONPYCACHEPREFIX"] = str(Path(folder) / "pycache")
+    else:
+        environ["PYTHONDONTWRITEBYTECODE"] = "1"
+    return environ
+
+
+def one_round(command: list[str], port: int, environ: dict[str, str]) -> tuple[float, float]:
     """(seconds to listen, seconds to the first response) of one start of ``command``."""
     started = time.perf_counter()
     process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        env=environ,
     )
     try:
         while True:
@@ -119,15 +139,31 @@ def one_round(command: list[str], port: int) -> tuple[float, float]:
             process.wait()
 
 
-def import_times() -> list[tuple[str, float]]:
-    """Cumulative import time (ms) of the command-line module and the package."""
+AFTER_LISTEN = "lambda_lifecycle.server.function_emulator"
+
+
+def import_times(environ: dict[str, str]) -> list[tuple[str, float]]:
+    """Cumulative import time (ms) of the command-line module, of the package and of what
+    ``serve`` imports once it listens (the emulator, with the engine, anyio and uvicorn)."""
     done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", "import lambda_lifecycle.tools.cli"],
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-c",
+            f"import lambda_lifecycle.tools.cli, lambda_lifecycle.tools.serve, {AFTER_LISTEN}",
+        ],
         capture_output=True,
         text=True,
         check=True,
+        env=environ,
     )
-    wanted = {"lambda_lifecycle", "lambda_lifecycle.tools.cli", "lambda_lifecycle.tools.serve"}
+    wanted = {
+        "lambda_lifecycle",
+        "lambda_lifecycle.tools.cli",
+        "lambda_lifecycle.tools.serve",
+        AFTER_LISTEN,
+    }
     found: list[tuple[str, float]] = []
     for line in done.stderr.splitlines():
         match = re.match(r"import time:\s+\d+ \|\s+(\d+) \|\s+(\S+)", line)
@@ -147,8 +183,14 @@ def main() -> None:
         "--compare", metavar="COMMAND", help="another emulator, e.g. aws-lambda-rie"
     )
     parser.add_argument("--imports", action="store_true", help="also report import times")
+    parser.add_argument(
+        "--no-bytecode",
+        action="store_true",
+        help="compile every module at every start (PYTHONDONTWRITEBYTECODE=1)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
+        environ = child_environment(folder, bytecode=not args.no_bytecode)
         script = Path(folder) / "runtime.py"
         script.write_text(RUNTIME)
         runtime = [sys.executable, "-S", str(script)]
@@ -160,22 +202,26 @@ def main() -> None:
         for name, program in emulators:
             listens: list[float] = []
             answers: list[float] = []
-            for _ in range(args.rounds):
+            for round_number in range(args.rounds + 1):
                 port, api_port = free_port(), free_port()
                 command = (
                     serve_command(runtime, port, api_port)
                     if program is None
                     else other_command(program, runtime, port, api_port)
                 )
-                listen, answer = one_round(command, port)
+                listen, answer = one_round(command, port, environ)
+                if round_number == 0:
+                    continue  # fills the bytecode cache and the page cache; not counted
                 listens.append(listen)
                 answers.append(answer)
             print(
                 f"{name:<26} {ms(min(listens)):>12} {ms(statistics.median(listens)):>8} "
                 f"{ms(min(answers)):>16} {ms(statistics.median(answers)):>8}"
             )
+        if args.imports:
+            imports = import_times(environ)
     if args.imports:
-        for module, took in import_times():
+        for module, took in imports:
             print(f"import {module:<32} {took:6.1f} ms (cumulative, -X importtime)")
     sys.stdout.flush()
 

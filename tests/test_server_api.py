@@ -24,7 +24,7 @@ from lambda_lifecycle.engine.clients import ExtensionClient, RuntimeClient
 from lambda_lifecycle.engine.environment import Environment
 from lambda_lifecycle.engine.inprocess import InProcessExtension, InProcessRuntime
 from lambda_lifecycle.server import Emulator, InvokeAPI, RuntimeAPI
-from lambda_lifecycle.server.http import split_address
+from lambda_lifecycle.server.sockets import split_address
 from lambda_lifecycle.server.telemetry import parse_destination
 from tests.fixtures.helpers import until
 

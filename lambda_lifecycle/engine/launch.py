@@ -17,18 +17,17 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Literal
 
-import structlog
-
 from ..core.payloads import extension_crashed, runtime_exited
 from ..core.variables import participant_variables
 from .clients import ExtensionClient, RuntimeClient
 from .participant import ExitStatus, ExtensionParticipant, ProcessHandle, StartContext
 from .process_table import Started
+from .structured_log import logger
 
 if TYPE_CHECKING:
     from .environment import Environment
 
-_log = structlog.get_logger("lambda_lifecycle")
+_log = logger("lambda_lifecycle")
 
 
 def _context(

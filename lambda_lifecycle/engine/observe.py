@@ -28,7 +28,6 @@ import math
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import structlog
 from anyio import (
     BrokenResourceError,
     ClosedResourceError,
@@ -38,13 +37,15 @@ from anyio import (
 )
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from .structured_log import configured, logger
+
 if TYPE_CHECKING:
     from .invocation import Invocation
 
-_log = structlog.get_logger("lambda_lifecycle")
-_failure_log = structlog.get_logger()
+_log = logger("lambda_lifecycle")
+_failure_log = logger()
 """Where a receiver's failure is reported: always, configured or not (it is a bug to see)."""
-structlog_configured = structlog.is_configured
+structlog_configured = configured
 """Whether the application has configured structlog (then every event goes to it too)."""
 
 

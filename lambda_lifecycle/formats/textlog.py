@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import cache
 from typing import Literal, assert_never, cast
 
 from ..core.deadlines import billed_duration_ms
@@ -306,19 +307,20 @@ _XRAY = (
     rf"{_SEP}Sampled: (?P<sampled>true|false))?"
 )
 
-_INIT_START = re.compile(
+# The patterns' text; compiled at the first parse (a writer of logs never compiles them).
+_INIT_START = (
     "INIT_START"
     + _optional_field("Runtime Version", "runtime_version", _TOKEN)
     + _optional_field("Runtime Version ARN", "runtime_version_arn", _TOKEN)
     + _END
 )
-_START = re.compile(
+_START = (
     rf"START RequestId: (?P<request_id>{_TOKEN})"
     + _optional_field("Version", "version", _TOKEN)
     + _END
 )
-_END_LINE = re.compile(rf"END RequestId: (?P<request_id>{_TOKEN}){_END}")
-_REPORT = re.compile(
+_END_LINE = rf"END RequestId: (?P<request_id>{_TOKEN}){_END}"
+_REPORT = (
     rf"REPORT RequestId: (?P<request_id>{_TOKEN})"
     rf"{_SEP}Duration: (?P<duration>{_DECIMAL}) ms"
     rf"{_SEP}Billed Duration: (?P<billed>\d+) ms"
@@ -331,18 +333,18 @@ _REPORT = re.compile(
     + _XRAY
     + _END
 )
-_INIT_REPORT = re.compile(
+_INIT_REPORT = (
     rf"INIT_REPORT Init Duration: (?P<duration>{_DECIMAL}) ms"
     rf"{_SEP}Phase: (?P<phase>init|invoke)" + _REQUIRED_OUTCOME + _END
 )
-_RESTORE_REPORT = re.compile(
+_RESTORE_REPORT = (
     rf"RESTORE_REPORT Restore Duration: (?P<duration>{_DECIMAL}) ms" + _REQUIRED_OUTCOME + _END
 )
-_LEGACY_ERROR = re.compile(
+_LEGACY_ERROR = (
     rf"RequestId: (?P<request_id>{_TOKEN}) Error: (?P<message>[^\n]*[^\s])"
     rf"(?:[ \t]*\n(?P<error_type>{_TOKEN}))?{_END}"
 )
-_LEGACY_TIMEOUT = re.compile(
+_LEGACY_TIMEOUT = (
     r"(?P<time>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})?)"
     rf"{_SEP}(?P<request_id>{_TOKEN}){_SEP}"
     rf"Task timed out after (?P<seconds>{_DECIMAL}) seconds{_END}"
@@ -430,16 +432,25 @@ def _legacy_timeout(match: re.Match[str]) -> LegacyTimeout:
     return LegacyTimeout(parse_time(match["time"]), match["request_id"], float(match["seconds"]))
 
 
-_PARSERS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], TextRecord]], ...] = (
-    (_REPORT, _report),
-    (_START, _start),
-    (_END_LINE, _end),
-    (_INIT_START, _init_start),
-    (_INIT_REPORT, _init_report),
-    (_RESTORE_REPORT, _restore_report),
-    (_LEGACY_ERROR, _legacy_error),
-    (_LEGACY_TIMEOUT, _legacy_timeout),
-)
+Parser = tuple[re.Pattern[str], Callable[[re.Match[str]], TextRecord]]
+
+
+@cache
+def _parsers() -> tuple[Parser, ...]:
+    """Each pattern compiled, with the function that builds its record; the most frequent first."""
+    return tuple(
+        (re.compile(pattern), build)
+        for pattern, build in (
+            (_REPORT, _report),
+            (_START, _start),
+            (_END_LINE, _end),
+            (_INIT_START, _init_start),
+            (_INIT_REPORT, _init_report),
+            (_RESTORE_REPORT, _restore_report),
+            (_LEGACY_ERROR, _legacy_error),
+            (_LEGACY_TIMEOUT, _legacy_timeout),
+        )
+    )
 
 
 def parse_line(text: str) -> TextRecord | None:
@@ -449,7 +460,7 @@ def parse_line(text: str) -> TextRecord | None:
     ``XRAY`` line, the older error notice with its error type) are read whole. Raises
     ``ValueError`` only for a line of the right shape holding an impossible time.
     """
-    for pattern, build in _PARSERS:
+    for pattern, build in _parsers():
         match = pattern.fullmatch(text)
         if match is not None:
             return build(match)

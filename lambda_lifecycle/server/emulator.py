@@ -40,12 +40,13 @@ from ..sinks import LogSink, attach_log_sink, log_extension_line, log_function_l
 from ..sinks.cloudwatch import Destination, LogFormat
 from .async_invoke import AsyncInvoker, AsyncOptions
 from .guard import Guard
-from .http import Listener, bind, bound_address
+from .http import Listener
 from .invoke_api import InvokeAPI, aws_error
 from .limits import Limits
 from .names import FunctionNames
 from .response_streams import ResponseStreams
 from .runtime_api import RuntimeAPI
+from .sockets import bind, bound_address
 from .streaming_api import StreamingAPI, with_streaming
 from .tail import TailInvoke, invoke_with_tail
 from .telemetry import TelemetryService

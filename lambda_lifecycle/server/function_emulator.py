@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
@@ -44,9 +45,10 @@ from ..engine.pool import (
 from ..sinks.cloudwatch import LogFormat
 from .async_invoke import AsyncOptions
 from .emulator import DEFAULT_INVOKE, Emulator, LoopBatchedWriter, invoke_endpoint
-from .http import Listener, bind, bound_address
+from .http import Listener
 from .limits import Limits
 from .response_streams import ResponseStreams
+from .sockets import bind, bound_address
 from .tail import invoke_with_tail
 
 DEFAULT_RESERVED_CONCURRENCY = 10
@@ -62,10 +64,12 @@ class FunctionEmulator:
 
     ``participants`` makes each environment's runtime and extensions; ``runtime_api_host`` is
     where every environment's Runtime API listens (each on a free port). ``invoke`` is the
-    invoke endpoint's ``(host, port)``. ``reserved_concurrency``, ``provisioned_concurrency``,
-    ``idle_timeout`` and ``max_lifetime`` are :class:`~lambda_lifecycle.engine.pool.Function`'s;
-    ``on_event`` receives its :class:`~lambda_lifecycle.engine.pool.PoolEvent` s. The other
-    arguments are :class:`~.emulator.Emulator`'s, for every environment.
+    invoke endpoint's ``(host, port)``, or a listening socket (from :func:`.sockets.bind`) that
+    the emulator serves on and closes when it stops. ``reserved_concurrency``,
+    ``provisioned_concurrency``, ``idle_timeout`` and ``max_lifetime`` are
+    :class:`~lambda_lifecycle.engine.pool.Function`'s; ``on_event`` receives its
+    :class:`~lambda_lifecycle.engine.pool.PoolEvent` s. The other arguments are
+    :class:`~.emulator.Emulator`'s, for every environment.
     """
 
     def __init__(
@@ -73,7 +77,7 @@ class FunctionEmulator:
         participants: Participants,
         config: FunctionConfig | None = None,
         *,
-        invoke: tuple[str, int] = DEFAULT_INVOKE,
+        invoke: tuple[str, int] | socket.socket = DEFAULT_INVOKE,
         runtime_api_host: str = "127.0.0.1",
         reserved_concurrency: int = DEFAULT_RESERVED_CONCURRENCY,
         provisioned_concurrency: int = 0,
@@ -96,7 +100,8 @@ class FunctionEmulator:
     ) -> None:
         self.config = config or FunctionConfig()
         self._allow_origins = tuple(allow_origins)
-        self._allow_hosts = (*allow_hosts, runtime_api_host, invoke[0])
+        invoke_host = bound_address(invoke)[0] if isinstance(invoke, socket.socket) else invoke[0]
+        self._allow_hosts = (*allow_hosts, runtime_api_host, invoke_host)
         self._limits = limits or Limits()
         self.async_options = async_options or AsyncOptions()
         # One registry of streamed responses for every environment: the streaming invoke route
@@ -130,7 +135,8 @@ class FunctionEmulator:
         """Where the Runtime APIs listen: the host, and a port per environment."""
 
     async def __aenter__(self) -> FunctionEmulator:
-        sock = bind(*self._invoke_at)
+        at = self._invoke_at
+        sock = at if isinstance(at, socket.socket) else bind(*at)
         host, port = bound_address(sock)
         if host in ("0.0.0.0", "::"):
             host = "127.0.0.1"

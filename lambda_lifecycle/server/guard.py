@@ -24,12 +24,11 @@ import contextlib
 import ipaddress
 from collections.abc import Iterable
 
-import structlog
-
+from ..engine.structured_log import logger
 from .http import ASGIApp, Message, Receive, Scope, Send, respond
 from .limits import ErrorBody, plain_error
 
-_log = structlog.get_logger("lambda_lifecycle.server")
+_log = logger("lambda_lifecycle.server")
 
 _HOST = b"host"
 _ORIGIN = b"origin"

@@ -61,6 +61,7 @@ from ..core.variables import APPLICATION_LOG_LEVELS, runtime_settings
 
 if TYPE_CHECKING:
     import asyncio
+    import socket
 
     from ..processes.sandbox import SandboxView
     from .serve_emulator import ServeEmulator
@@ -471,7 +472,7 @@ def _invoke_address(args: argparse.Namespace) -> tuple[str, int]:
     """``--runtime-interface-emulator-address``, else ``--host`` and ``--port``."""
     if args.emulator_address is None:
         return args.host, args.port
-    from ..server.http import split_address  # noqa: PLC0415
+    from ..server.sockets import split_address  # noqa: PLC0415
 
     try:
         return split_address(args.emulator_address, DEFAULT_PORT)
@@ -610,12 +611,44 @@ def _run_serve(
             log_level=args.application_log_level,
         )
     )
-    invoke_address = _invoke_address(args)
+    # Listen on the invoke endpoint before importing the engine and the server: a caller that
+    # connects from now on waits in the kernel's queue instead of being refused.
+    from ..server.sockets import bind  # noqa: PLC0415 (the standard library only)
+
+    invoke_socket = bind(*_invoke_address(args))
+    try:
+        return _serve_on(
+            args,
+            invoke_socket,
+            command=command,
+            task_root=task_root,
+            config=config,
+            variables=variables,
+            view=view,
+            notes=notes,
+        )
+    except BaseException:
+        invoke_socket.close()
+        raise
+
+
+def _serve_on(
+    args: argparse.Namespace,
+    invoke_socket: socket.socket,
+    *,
+    command: list[str],
+    task_root: Path,
+    config: FunctionConfig,
+    variables: dict[str, str],
+    view: SandboxView | None,
+    notes: list[str] | None,
+) -> int:
+    """Serve on the listening ``invoke_socket`` (the emulator closes it when it stops)."""
     try:
         # Imported here: the server extra is optional, the other commands do without it.
         from ..processes import ProcessExtension, ProcessRuntime, discover_extensions  # noqa: PLC0415
         from ..server.function_emulator import stderr_events  # noqa: PLC0415
-        from ..server.http import split_address  # noqa: PLC0415
+        from ..server.sockets import split_address  # noqa: PLC0415
         from .serve_emulator import ServeEmulator  # noqa: PLC0415
     except ImportError as exc:
         raise ConfigurationError(
@@ -663,7 +696,7 @@ def _run_serve(
         participants,
         config,
         runtime_api_host=api_address[0],
-        invoke=invoke_address,
+        invoke=invoke_socket,
         reserved_concurrency=args.reserved_concurrency,
         provisioned_concurrency=provisioned,
         idle_timeout=args.idle_timeout,
