@@ -77,6 +77,7 @@ __all__ = [
     "Tracing",
     "compact",
     "format_time",
+    "moment",
     "parse_time",
     "record_from",
 ]
@@ -128,7 +129,20 @@ def format_time(moment: datetime) -> str:
 
 
 _RECENT_MOMENTS: dict[datetime, str] = {}
-"""The moments :func:`format_time` wrote last, and their text."""
+"""The moments :func:`format_time` wrote last (or :func:`moment` made), and their text."""
+
+
+def moment(wall: float) -> datetime:
+    """Unix time ``wall`` as an aware UTC ``datetime`` whose :func:`format_time` text is
+    already known: an invocation's spans start at two or three such moments, and each is then
+    formatted once however many records show it."""
+    at = datetime.fromtimestamp(wall, UTC)
+    if 0 <= wall < _EXACT_WALL:
+        if len(_RECENT_MOMENTS) >= _RECENT_LIMIT:
+            _RECENT_MOMENTS.clear()
+        _RECENT_MOMENTS[at] = format_wall(wall)
+    return at
+
 
 _EXACT_WALL = 2.0**32
 """Below this Unix time (the year 2106) a float holds every microsecond of a ``datetime``
@@ -136,13 +150,16 @@ exactly enough for :func:`format_wall` to round back to it."""
 
 
 class _SecondCache:
-    """The last whole second :func:`format_wall` formatted, and its text."""
+    """The last whole second :func:`format_wall` formatted, and its text; and the last time it
+    formatted, and its text (an invocation's records show each of its moments twice or more)."""
 
-    __slots__ = ("second", "text")
+    __slots__ = ("second", "text", "wall", "wall_text")
 
     def __init__(self) -> None:
         self.second = -1
         self.text = ""
+        self.wall = -1.0
+        self.wall_text = ""
 
 
 _LAST_SECOND = _SecondCache()
@@ -157,6 +174,9 @@ def format_wall(wall: float) -> str:
     The invoke path formats several times per invocation; the date and time of day are
     formatted once per second and reused, the milliseconds looked up.
     """
+    last = _LAST_SECOND
+    if wall == last.wall:
+        return last.wall_text
     second = int(wall)
     # Microseconds rounded half to even, then truncated to milliseconds: what
     # datetime.fromtimestamp (and so format_time) does.
@@ -164,11 +184,12 @@ def format_wall(wall: float) -> str:
     if microseconds >= 1_000_000:
         second += 1
         microseconds -= 1_000_000
-    last = _LAST_SECOND
     if second != last.second:
         last.second = second
         last.text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-    return last.text + _MILLISECONDS[microseconds // 1000]
+    last.wall = wall
+    text = last.wall_text = last.text + _MILLISECONDS[microseconds // 1000]
+    return text
 
 
 def parse_time(text: str) -> datetime:

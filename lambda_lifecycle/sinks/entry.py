@@ -52,19 +52,23 @@ class Entry:
             event = self._envelope = envelope(self.record, self.wall)
         return event
 
+    def event(self) -> tuple[dict[str, Any], bytes]:
+        """The event and its UTF-8 JSON together (what a telemetry subscriber buffers)."""
+        event = self._envelope
+        if event is None:
+            event = self._envelope = envelope(self.record, self.wall)
+        data = self._encoded
+        if data is None:
+            data = self._encoded = encode_json(event)
+        return event, data
+
     def json_line(self) -> str:
         """The event as one line of JSON, as the JSON log format writes it."""
-        return self.encoded().decode()
+        return self.event()[1].decode()
 
     def encoded(self) -> bytes:
         """The event as UTF-8 JSON (what a Telemetry API batch carries, and counts)."""
-        data = self._encoded
-        if data is None:
-            event = self._envelope
-            if event is None:
-                event = self._envelope = envelope(self.record, self.wall)
-            data = self._encoded = encode_json(event)
-        return data
+        return self.event()[1]
 
     def size(self) -> int:
         """The event's size in bytes, encoded as UTF-8 JSON (what Telemetry API batching

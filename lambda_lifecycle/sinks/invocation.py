@@ -30,7 +30,7 @@ failure that came without one is written as ``Runtime.Unknown`` (:func:`outcome`
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from ..core.config import FunctionConfig
@@ -48,6 +48,7 @@ from ..formats.records import (
     Start,
     Status,
     Tracing,
+    moment,
 )
 from .entry import Entry
 
@@ -110,8 +111,9 @@ def invocation_entries(
     tracing = Tracing(inv.trace_id) if traced else None
     entries: list[Entry] = []
     if start_at is not None:
-        start = Start(rid, config.function_version, tracing)
-        entries.append(Entry(start_at, start_at + offset, start))
+        entries.append(
+            Entry(start_at, start_at + offset, Start(rid, config.function_version, tracing))
+        )
     if not (done or end):
         return entries
     answered = inv.answered_at
@@ -120,7 +122,7 @@ def invocation_entries(
     status, error_type = outcome(inv.status, _error_type(result.error))
     started = inv.started
     answer_wall = answered + offset
-    at_answer = datetime.fromtimestamp(answer_wall, UTC)  # where spans that begin there start
+    at_answer = moment(answer_wall)  # where spans that begin there start
     if done:
         runtime_done = _runtime_done(
             inv, status, error_type, offset=offset, at_answer=at_answer, tracing=tracing
@@ -134,25 +136,23 @@ def invocation_entries(
         assert ended is not None, "an invocation's END is written at its end"
         duration_ms = 0.0 if started is None else (ended - started) * 1000
         restore_ms = inv.restore_ms
+        init_ms = inv.init_ms
         spans: tuple[Span, ...] = ()
         if inv.delivered:
-            overhead_ms = max(0.0, (ended - answered) * 1000)
-            spans = (Span("extensionOverhead", at_answer, overhead_ms),)
+            spans = (Span("extensionOverhead", at_answer, max(0.0, (ended - answered) * 1000)),)
         report = Report(
-            request_id=rid,
-            status=status,
-            error_type=error_type,
-            duration_ms=duration_ms,
-            billed_duration_ms=billed_duration_ms(duration_ms, inv.init_ms),
-            memory_size_mb=inv.memory_size_mb,
-            max_memory_used_mb=inv.max_memory_used_mb,
-            init_duration_ms=inv.init_ms,
-            restore_duration_ms=restore_ms,
-            billed_restore_duration_ms=None
-            if restore_ms is None
-            else billed_duration_ms(restore_ms),
-            spans=spans,
-            tracing=tracing,
+            rid,
+            status,
+            error_type,
+            duration_ms,
+            billed_duration_ms(duration_ms, init_ms),
+            inv.memory_size_mb,
+            inv.max_memory_used_mb,
+            init_ms,
+            restore_ms,
+            None if restore_ms is None else billed_duration_ms(restore_ms),
+            spans,
+            tracing,
         )
         wall = ended + offset
         entries.append(Entry(ended, wall, End(rid)))
@@ -177,7 +177,7 @@ def _runtime_done(
     produced = inv.produced_bytes
     spans: tuple[Span, ...] = ()
     if produced is not None:
-        at_start = at_answer if started is None else datetime.fromtimestamp(started + offset, UTC)
+        at_start = at_answer if started is None else moment(started + offset)
         spans = (
             Span("responseLatency", at_start, latency_ms),
             Span("responseDuration", at_answer, 0.0),

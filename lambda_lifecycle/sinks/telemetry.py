@@ -258,7 +258,7 @@ class TelemetrySubscriber:
         streams = self._streams
         taken = [entry for entry in entries if entry.stream in streams]
         if taken:
-            self._take_run(taken, [(entry.envelope(), entry.encoded()) for entry in taken])
+            self._take_run(taken, [entry.event() for entry in taken])
 
     def _take_run(self, entries: list[Entry], events: list[Buffered]) -> None:
         """Buffer ``events`` (each an event and its UTF-8 JSON), those of ``entries``, in
@@ -320,7 +320,7 @@ class TelemetrySubscriber:
         self._dropped_records = self._dropped_bytes = 0
         if self._platform:
             notice = Entry(at, wall, record)
-            self._add((notice.envelope(), notice.encoded()), at)
+            self._add(notice.event(), at)
 
     def _add(self, event: Buffered, at: float) -> None:
         max_bytes = self._max_bytes
