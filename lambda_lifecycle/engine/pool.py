@@ -23,6 +23,14 @@ and the environment's scheduler spins it down (SHUTDOWN ``spindown``); the pool 
 never reaped for idleness; one that reaches its maximum lifetime is replaced by a new provisioned
 environment.
 
+SnapStart: entering the block publishes the version in one environment (its Init ends with the
+:class:`~lambda_lifecycle.engine.snapshot.Snapshot`, kept as :attr:`Function.snapshot`); every
+further environment is made from that one snapshot (no Init of its own; its first invocation is
+a Restore), and each Restore reports to the pool's
+:class:`~lambda_lifecycle.engine.uniqueness.UniquenessGuard`. Participants that cannot be
+snapshotted (real processes) leave no snapshot: each environment then runs its own Init before
+its Restore (:attr:`Function.snapshot_error` says why).
+
 The class is called ``Function`` because everything it decides belongs to a Lambda function, not
 to an environment: the concurrency limit, provisioned concurrency, where an invocation goes. An
 embedder invokes a function; the environments are how Lambda serves it.
