@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import anyio
@@ -28,6 +29,14 @@ from .test_engine_chaos import check_walk
 from .test_pool import at_once, no_tasks_left
 
 pytestmark = pytest.mark.looptime
+
+
+@pytest.fixture(autouse=True)
+def unconfigured_structlog() -> Iterator[None]:
+    """capture_logs leaves structlog configured: put the defaults back for the other tests."""
+    yield
+    structlog.reset_defaults()
+
 
 CONFIG = FunctionConfig(
     function_name="orders", initialization_type="snap-start", function_version="3", timeout=5
