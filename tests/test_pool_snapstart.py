@@ -26,7 +26,7 @@ from lambda_lifecycle.sinks.cloudwatch import LogSink, attach_log_sink
 
 from .support import EchoRuntime
 from .test_engine_chaos import check_walk
-from .test_pool import at_once, no_tasks_left
+from .test_pool import at_once, no_tasks_left, until
 
 pytestmark = pytest.mark.looptime
 
@@ -364,3 +364,41 @@ def test_the_core_makes_only_a_new_snapstart_environment_from_a_snapshot(machine
     assert not bare.can_fire("load_snapshot")
     with pytest.raises(TransitionRefused):
         machine.fire(bare, "load_snapshot")
+
+
+async def test_an_environment_replaced_after_its_lifetime_is_made_from_the_same_snapshot() -> None:
+    app = App(sleep=0)
+    fleet = Fleet(app)
+    async with Function(fleet, CONFIG, max_lifetime=60, idle_timeout=None) as fn:
+        snapshot = fn.snapshot
+        assert (await fn.invoke({"n": 1})).ok
+        (first,) = fn.environments
+        await anyio.sleep(61)  # its lifetime is over: it spins itself down
+        await until(lambda: first not in fn.environments)
+        again = await fn.invoke({"n": 2})
+        (second,) = fn.environments
+        assert second is not first and fn.snapshot is snapshot
+    fleet.close()
+    assert again.ok and served(again)["served"] == [2]  # the snapshot's state, not first's
+    assert (await again.report()).restore_duration_ms is not None
+    assert fleet.rows(second)[0] == "load-snapshot"
+    assert app.inits == 1
+    fleet.walks()
+
+
+async def test_an_environment_made_from_a_snapshot_and_never_invoked_shuts_down_cleanly() -> None:
+    app = App(sleep=0)
+    fleet = Fleet(app)
+    async with Environment(app.runtime(), [fleet.extension], CONFIG) as published:
+        await published.init()
+        env = fleet(CONFIG).restore_from(published.snapshot())
+        async with env:
+            assert env.state == "Frozen"
+    fleet.close()
+    assert fleet.rows(env) == ["load-snapshot", "spindown"]
+    assert [e.data["name"] for e in fleet.events[env.id] if e.type == "process_exit"] == [
+        "bootstrap",
+        "counter",
+    ]
+    fleet.walks()
+    no_tasks_left()
