@@ -26,9 +26,9 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import structlog
+from .structured_log import logger
 
-_log = structlog.get_logger("lambda_lifecycle")
+_log = logger("lambda_lifecycle")
 
 MAX_DEPTH = 32
 """How deep :func:`held_marks` walks into a participant's state."""
