@@ -287,7 +287,7 @@ class Environment:
                 states[snapshots.RUNTIME_KEY if kind == "runtime" else name] = read()
         return states
 
-    def restored(self) -> None:
+    def record_restore(self) -> None:
         """A Restore phase succeeded: note which marked values the participants still hold
         (called by the Restore phase)."""
         snap = self._snapshot
