@@ -42,6 +42,7 @@ ExtensionKind = Literal["internal", "external"]
 InitPhase = Literal["init", "invoke"]
 ShutdownReason = Literal["spindown", "timeout", "failure"]
 ShutdownProgress = Literal["none", "sent", "received", "acknowledged"]
+Plan = Literal["thaw", "restore", "init", "suppressed-init", "none"]
 
 RUNTIME = "runtime"
 """The barrier key of the runtime; extensions are keyed by their identifier."""
@@ -208,6 +209,21 @@ class EnvironmentCore:
             )
         return members
 
+    @property
+    def plan(self) -> Plan:
+        """What the next invocation needs before its Invoke phase, as the rows say.
+
+        ``thaw`` (warm), ``restore`` (a SnapStart snapshot is pending), ``init`` or
+        ``suppressed-init`` (Uninitialized: :meth:`init_plan`), or ``none`` (the environment
+        is in a phase, or being reset or shut down).
+        """
+        state = self.state
+        if state == "Frozen":
+            return "restore" if self.snapshot_waiting else "thaw"
+        if state == self._machine.initial_state:
+            return "init" if self.init_plan() == "init" else "suppressed-init"
+        return "none"
+
     def init_plan(self) -> InitPhase:
         """The phase of the Init an invocation needs from an Uninitialized environment.
 
@@ -250,6 +266,37 @@ class EnvironmentCore:
         self._invoke_members = None
         self.registration_open = True
         self.owed = {RUNTIME, *(pending_registration(n) for n in attached_internal)}
+        return row
+
+    def load_snapshot(self, extensions: Iterable[ExtensionRecord]) -> Transition:
+        """Make this new SnapStart environment from the version's snapshot (Uninitialized to
+        Frozen, a Restore pending): no Init phase of its own.
+
+        The snapshot was taken at the end of the publish-time Init, so the environment starts
+        there: one generation of processes, registration closed, the ``extensions`` registered
+        then (copied, same identifiers), nothing owed. Refused for an environment that is not
+        SnapStart, or that was initialized already (after a Reset it runs Init again).
+        """
+        if not self._snap_start:
+            raise _refuse("only a SnapStart environment can be made from a snapshot")
+        if self.initialized_once or self.state != self._machine.initial_state:
+            raise _refuse("only a new environment can be made from a snapshot")
+        self.snapshot_waiting = True  # the guard of the load-snapshot row
+        try:
+            row = self._fire("load_snapshot")
+        except BaseException:
+            self.snapshot_waiting = False
+            raise
+        self.generation += 1
+        self.init_phase = "init"
+        self.initialized_once = True
+        self.registration_open = False
+        self.extensions = {
+            e.id: ExtensionRecord(e.id, e.name, e.kind, e.events) for e in extensions
+        }
+        self._awaiting.clear()
+        self._invoke_members = None
+        self.owed = set()
         return row
 
     def extension_started(self, name: str) -> None:

@@ -141,6 +141,12 @@ class _Client:
         """Install a SIGTERM handler (without one, SIGTERM ends the participant)."""
         self._sigterm = handler
 
+    def mark_unique(self, value: object, label: str = "") -> None:
+        """Tell SnapStart's uniqueness guard that ``value`` (made during Init: a random id, a
+        seed, a token) must be unique to each environment. Not part of the Runtime or
+        Extensions API: an embedder's tool (see :mod:`lambda_lifecycle.engine.uniqueness`)."""
+        self._env.mark_unique(self._generation, label, value)
+
     def deliver_sigterm(self) -> bool:
         """Run the SIGTERM handler; False when none is installed (default action)."""
         if self._sigterm is None:
@@ -170,6 +176,12 @@ class RuntimeClient(_Client):
         """Hand an invocation to the runtime's ``next``."""
         self.invocation = invocation
         self._poll.hand(event)
+
+    def hold_for_restore(self) -> None:
+        """The runtime of an environment made from a snapshot: it starts as the snapshot holds
+        it, waiting in ``restore/next`` (:meth:`restored` is its side of the wait)."""
+        if self._restore is None:
+            self._restore = anyio.Event()
 
     def resume_from_snapshot(self) -> None:
         """Release ``restore/next``: the environment has been restored."""
@@ -299,6 +311,18 @@ class RuntimeClient(_Client):
             await restored.wait()
         finally:
             self._restore = None
+
+    async def restored(self) -> None:
+        """For a runtime resumed from a snapshot: wait where the snapshot left it, in
+        ``restore/next``, until the Restore phase releases it (returns at once otherwise)."""
+        held = self._restore
+        if held is None:
+            return
+        try:
+            await held.wait()
+        finally:
+            if self._restore is held:
+                self._restore = None
 
     def restore_error(self, error: dict[str, Any], error_type: str | None = None) -> None:
         """``POST /runtime/restore/error``: an after-restore hook failed."""

@@ -44,6 +44,7 @@ from ..core.machine import LifecycleMachine
 from ..core.payloads import error_body
 from ..core.spec import Transition
 from ..specs import lifecycle_machine
+from . import snapshot as snapshots
 from .clients import ExtensionClient, RuntimeClient
 from .clock import Clock
 from .invocation import Invocation, InvokeResult, InvokeStatus, new_request_id, new_trace_id
@@ -54,6 +55,8 @@ from .phases import teardown
 from .phases.dispatch import provision, serve
 from .process_table import ProcessTable
 from .scheduler import Scheduler
+from .snapshot import Snapshot, SnapshotError
+from .uniqueness import UniqueMark, held_marks
 from .waiters import Waiter, waiter_factory
 
 SHUTDOWN_REASONS = ("spindown", "timeout", "failure")
@@ -79,6 +82,8 @@ class Environment:
         "__weakref__",
         "_clock",
         "_hub",
+        "_restore_from",
+        "_snapshot",
         "_tg",
         "_tmp_root",
         "books",
@@ -101,6 +106,8 @@ class Environment:
         "runtime_api",
         "scheduler",
         "tmp_dir",
+        "unique_held",
+        "unique_marks",
         "variables",
     )
 
@@ -154,6 +161,10 @@ class Environment:
         self._clock: Clock | None = None
         self.closed = False
         self.new_waiter: Callable[[], Waiter] = anyio.Event
+        self._restore_from: Snapshot | None = None
+        self._snapshot: Snapshot | SnapshotError | None = None  # the latest one, or why none
+        self.unique_marks: list[UniqueMark] = []  # marked during the current Init
+        self.unique_held: tuple[UniqueMark, ...] = ()  # still held after the latest Restore
 
     # ------------------------------------------------------------------ context management --
     async def __aenter__(self) -> Environment:
@@ -169,6 +180,12 @@ class Environment:
         self._tg = tg
         self.scheduler.entered(self._clock.now())
         tg.start_soon(self.scheduler.run, name=f"lambda-lifecycle scheduler {self.id[:12]}")
+        if self._restore_from is not None:
+            try:
+                await snapshots.materialize(self, self._restore_from)
+            except BaseException as exc:
+                await self.__aexit__(type(exc), exc, exc.__traceback__)
+                raise
         return self
 
     async def __aexit__(
@@ -199,6 +216,85 @@ class Environment:
         if self._tg is None:
             raise EnvironmentClosed(f"environment {self.id} has not been entered")
         return self._tg
+
+    # ------------------------------------------------------------------------ SnapStart --
+    def restore_from(self, snapshot: Snapshot) -> Environment:
+        """Make this new environment from ``snapshot`` when it is entered (call it before
+        ``async with``): no Init of its own; it starts Frozen with the Restore pending, and its
+        first invocation restores it. Returns the environment.
+
+        Raises :class:`SnapshotError` when the environment is not ``snap-start``, or its
+        runtime and extensions are not the snapshot's (names) or cannot be resumed.
+        """
+        if self._tg is not None or self.core.initialized_once:
+            raise SnapshotError(
+                f"environment {self.id} is not new: it cannot be made from a snapshot"
+            )
+        snapshots.check_fits(self, snapshot)
+        self._restore_from = snapshot
+        self._snapshot = snapshot
+        return self
+
+    def snapshot(self) -> Snapshot:
+        """The SnapStart snapshot this environment restores from: the one taken at the end of
+        its latest publish-time Init, or the one it was made from.
+
+        Raises :class:`SnapshotError` when there is none: not SnapStart, not published yet, or
+        (the message says which) a participant that cannot be snapshotted.
+        """
+        snap = self._snapshot
+        if isinstance(snap, Snapshot):
+            return snap
+        if snap is None:
+            raise SnapshotError(
+                f"environment {self.id} has no snapshot: "
+                + (
+                    "it is not a SnapStart environment"
+                    if self.config.initialization_type != "snap-start"
+                    else "its publish-time Init has not completed"
+                )
+            )
+        raise snap
+
+    @property
+    def snapshot_name(self) -> str | None:
+        """The name of :meth:`snapshot`, or None when there is none."""
+        snap = self._snapshot
+        return snap.name if isinstance(snap, Snapshot) else None
+
+    def take_snapshot(self) -> None:
+        """The publish-time Init just ended (Frozen, Restore pending): take the snapshot, or
+        keep why it cannot be taken (called by the Init phase)."""
+        self._restore_from = None
+        try:
+            self._snapshot = snapshots.capture(self)
+        except SnapshotError as exc:
+            self._snapshot = exc
+
+    def mark_unique(self, generation: int, label: str, value: object) -> None:
+        """A participant of ``generation`` marked ``value`` unique; only marks made during
+        Init, by the current generation, count (see :mod:`.uniqueness`)."""
+        if generation == self.core.generation and self.core.state == "Init":
+            self.unique_marks.append(UniqueMark.of(label, value))
+
+    def participant_states(self) -> dict[str, Any]:
+        """What each live participant of the current generation that can be snapshotted holds
+        now (``"runtime"`` and each extension's name): what a snapshot would copy."""
+        states: dict[str, Any] = {}
+        for (kind, name), process in self.procs.current(self.core.generation).items():
+            read = getattr(process.process, "snapshot_state", None)
+            if callable(read):
+                states[snapshots.RUNTIME_KEY if kind == "runtime" else name] = read()
+        return states
+
+    def record_restore(self) -> None:
+        """A Restore phase succeeded: note which marked values the participants still hold
+        (called by the Restore phase)."""
+        snap = self._snapshot
+        if isinstance(snap, Snapshot) and snap.unique:
+            self.unique_held = held_marks(snap.unique, self.participant_states().values())
+        else:
+            self.unique_held = ()
 
     # ------------------------------------------------------------------------ public API --
     @property

@@ -52,9 +52,10 @@ def _context(
     )
 
 
-async def _start(
+async def start_participant(
     env: Environment, proc: Started, start: Callable[[StartContext], Awaitable[object]]
 ) -> None:
+    """Track ``proc`` and start it with ``start(ctx)`` (a failure is an exit with status 1)."""
     env.procs.add(proc)
     try:
         handle = ProcessHandle.of(await start(_context(env, proc.kind, proc)))
@@ -77,7 +78,7 @@ async def start_runtime(env: Environment) -> None:
     client = RuntimeClient(env, env.core.generation)
     env.runtime_api = client
     proc = Started("runtime", env.runtime.name, client, env.core.generation)
-    await _start(env, proc, lambda ctx: env.runtime.start(client, ctx))
+    await start_participant(env, proc, lambda ctx: env.runtime.start(client, ctx))
 
 
 async def start_extension(env: Environment, ext: ExtensionParticipant) -> ExtensionClient:
@@ -87,7 +88,7 @@ async def start_extension(env: Environment, ext: ExtensionParticipant) -> Extens
     if ext.kind == "external":
         env.core.extension_started(ext.name)
     proc = Started(ext.kind, ext.name, client, env.core.generation)
-    await _start(env, proc, lambda ctx: ext.start(client, ctx))
+    await start_participant(env, proc, lambda ctx: ext.start(client, ctx))
     return client
 
 

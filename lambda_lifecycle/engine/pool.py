@@ -23,6 +23,14 @@ and the environment's scheduler spins it down (SHUTDOWN ``spindown``); the pool 
 never reaped for idleness; one that reaches its maximum lifetime is replaced by a new provisioned
 environment.
 
+SnapStart: entering the block publishes the version in one environment (its Init ends with the
+:class:`~lambda_lifecycle.engine.snapshot.Snapshot`, kept as :attr:`Function.snapshot`); every
+further environment is made from that one snapshot (no Init of its own; its first invocation is
+a Restore), and each Restore reports to the pool's
+:class:`~lambda_lifecycle.engine.uniqueness.UniquenessGuard`. Participants that cannot be
+snapshotted (real processes) leave no snapshot: each environment then runs its own Init before
+its Restore (:attr:`Function.snapshot_error` says why).
+
 The class is called ``Function`` because everything it decides belongs to a Lambda function, not
 to an environment: the concurrency limit, provisioned concurrency, where an invocation goes. An
 embedder invokes a function; the environments are how Lambda serves it.
@@ -56,6 +64,8 @@ from ..core.variables import log_stream_name
 from .environment import Environment
 from .invocation import InvokeResult
 from .observe import LifecycleEvent
+from .snapshot import Snapshot, SnapshotError
+from .uniqueness import UniquenessGuard, UniquenessWarning
 
 _T = TypeVar("_T")
 
@@ -181,7 +191,7 @@ class Function:
         )
         self.reserved_concurrency = reserved_concurrency
         # Environments past the provisioned ones are on-demand, even when the configuration
-        # says provisioned-concurrency; SnapStart ones restore (each from its own snapshot).
+        # says provisioned-concurrency; SnapStart ones are made from the version's snapshot.
         self._on_demand_type: InitializationType = (
             "on-demand"
             if base.initialization_type == "provisioned-concurrency"
@@ -201,6 +211,16 @@ class Function:
         """How many environments the pool has started (the cold starts, and provisioned ones)."""
         self.throttled = 0
         """How many invocations were throttled."""
+        self.snapshot: Snapshot | None = None
+        """SnapStart: the version's snapshot, taken at the publish when entering the block;
+        every further environment is made from it. None when it could not be taken
+        (:attr:`snapshot_error` says why): each new environment then runs its own Init."""
+        self.snapshot_error: SnapshotError | None = None
+        """Why no snapshot could be taken at the publish (a participant that cannot be
+        snapshotted, real processes, state that cannot be copied), or None."""
+        self.uniqueness = UniquenessGuard()
+        """SnapStart's uniqueness guard: every Restore of the pool's environments reports to
+        it; :attr:`uniqueness_warnings` lists what it found."""
 
     # ------------------------------------------------------------------ context management --
     async def __aenter__(self) -> Function:
@@ -252,6 +272,12 @@ class Function:
         """How many environments are busy with an invocation of the pool (or with their
         provisioned Init) now."""
         return sum(1 for m in self._members if m.leased)
+
+    @property
+    def uniqueness_warnings(self) -> tuple[UniquenessWarning, ...]:
+        """The values marked unique during the publish Init that two restored environments
+        still held after their Restore (see :mod:`lambda_lifecycle.engine.uniqueness`)."""
+        return tuple(self.uniqueness.warnings)
 
     def log_stream(self, environment: Environment) -> str:
         """The CloudWatch log stream of one of the pool's environments."""
@@ -417,8 +443,12 @@ class Function:
             ),
             idle_timeout=None if member.provisioned else self.config.idle_timeout,
         )
+        made = self._make(config)
+        snapshot = self.snapshot
+        if snapshot is not None and isinstance(made, Environment):
+            made.restore_from(snapshot)  # no Init of its own: Frozen, its Restore pending
         try:
-            async with self._make(config) as env:
+            async with made as env:
                 member.env = env
                 member.log_stream = log_stream_name(config, env.clock.wall(env.clock.now()), env.id)
 
@@ -427,6 +457,14 @@ class Function:
                     self._forget(member)
 
                 env.listen(on_shutdown, ("shutdown_end",))
+                if config.initialization_type == "snap-start":
+
+                    def on_restored(event: LifecycleEvent) -> None:
+                        name = env.snapshot_name
+                        if event.data.get("status") == "success" and name is not None:
+                            self.uniqueness.report(env.id, name, env.unique_held)
+
+                    env.listen(on_restored, ("restore_end",))
                 task_status.started()
                 await member.stop.wait()
         finally:
@@ -457,7 +495,23 @@ class Function:
         # A failed Init is not retried here: the environment retries it at its first invocation.
         with contextlib.suppress(EnvironmentClosed):  # the pool closed meanwhile
             await env.init()
+        if not provisioned and self.snapshot is None:
+            self._keep_snapshot(env)
         self._release(member)
+
+    def _keep_snapshot(self, env: Environment) -> None:
+        """The version was published in ``env``: keep its snapshot for every new environment,
+        or say (once) why there is none."""
+        try:
+            self.snapshot = env.snapshot()
+        except SnapshotError as exc:
+            self.snapshot_error = exc
+            _log.warning(
+                "lambda_lifecycle.snapshot_unavailable",
+                environment_id=env.id,
+                reason=str(exc),
+                consequence="each new environment runs its own Init, then its Restore",
+            )
 
     def _emit(self, kind: PoolEventType, member: _Member | None, *, cold: bool = False) -> None:
         if not self._listeners:

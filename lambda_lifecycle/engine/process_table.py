@@ -86,6 +86,14 @@ class ProcessTable:
     def _live(self) -> list[ProcessHandle]:
         return [p.process for p in self.entries if p.process is not None and not p.exited]
 
+    def current(self, generation: int) -> dict[tuple[ParticipantKind, str], ProcessHandle]:
+        """The live, started processes of ``generation``, by kind and name."""
+        return {
+            (p.kind, p.name): p.process
+            for p in self.entries
+            if p.generation == generation and p.process is not None and not p.exited
+        }
+
     def freeze_all(self) -> None:
         """SIGSTOP every live process that can be frozen (between phases)."""
         if self.freezable:

@@ -33,6 +33,7 @@ async def run(env: Environment, phase: InitPhase, inv: Invocation | None) -> Non
     env.clients_by_name.clear()
     internal = [e for e in env.extensions if e.kind == "internal"]
     env.publish_transition(core.begin_init(phase, (e.name for e in internal)))
+    env.unique_marks = []
     start = clock.now()
     if phase == "invoke":
         assert inv is not None
@@ -78,4 +79,6 @@ async def run(env: Environment, phase: InitPhase, inv: Invocation | None) -> Non
         duration_ms=duration_ms,
     )
     if core.state == "Frozen":
+        if core.snapshot_pending:  # a SnapStart publish: the snapshot is taken now
+            env.take_snapshot()
         env.procs.freeze_all()

@@ -55,6 +55,7 @@ async def run(env: Environment, inv: Invocation) -> None:
     books = env.books
     if ok:
         books.pending_restore_ms = duration_ms
+        env.record_restore()
     env.emit(
         "restore_end",
         status="success" if ok else books.failure_status,
