@@ -19,7 +19,9 @@ from tests.fixtures.helpers import FIXTURES, PYTHON, children_of
 pytestmark = pytest.mark.processes
 
 
-async def test_real_processes_in_a_snapstart_pool_init_then_restore_each() -> None:
+async def test_real_processes_in_a_snapstart_pool_init_then_restore_each(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     def participants() -> tuple[ProcessRuntime, list[Any]]:
         return ProcessRuntime([PYTHON, "-m", "awslambdaric", "pool_handlers.sleepy"]), []
 
@@ -56,3 +58,5 @@ async def test_real_processes_in_a_snapstart_pool_init_then_restore_each() -> No
     assert all(rep.restore_duration_ms is not None for rep in reports)
     assert all(rep.init_duration_ms is None for rep in reports)  # SnapStart: Init not billed
     assert children_of(os.getpid()) == []
+    # Unconfigured structlog would print to stdout, among the log lines: nothing is said there.
+    assert "snapshot_unavailable" not in capsys.readouterr().out

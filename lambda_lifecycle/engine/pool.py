@@ -51,7 +51,6 @@ from types import TracebackType
 from typing import Any, Literal, TypeVar
 
 import anyio
-import structlog
 from anyio.abc import TaskGroup, TaskStatus
 
 from ..core.config import FunctionConfig, InitializationType
@@ -65,6 +64,7 @@ from .environment import Environment
 from .invocation import InvokeResult
 from .observe import LifecycleEvent
 from .snapshot import Snapshot, SnapshotError
+from .structured_log import configured, logger
 from .uniqueness import UniquenessGuard, UniquenessWarning
 
 _T = TypeVar("_T")
@@ -85,7 +85,7 @@ DEFAULT_REUSE_GRACE = 0.1
 
 PoolEventType = Literal["environment_started", "environment_gone", "invocation_routed", "throttled"]
 _FREE_STATES = frozenset({"Frozen", "Uninitialized"})
-_log = structlog.get_logger("lambda_lifecycle")
+_log = logger("lambda_lifecycle")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -506,6 +506,8 @@ class Function:
             self.snapshot = env.snapshot()
         except SnapshotError as exc:
             self.snapshot_error = exc
+            if not configured():  # unconfigured structlog prints to stdout: say it only to
+                return  # an application that asked for the library's logs
             _log.warning(
                 "lambda_lifecycle.snapshot_unavailable",
                 environment_id=env.id,

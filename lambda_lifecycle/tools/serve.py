@@ -712,6 +712,11 @@ def _serve_on(
         async_options=_async_options(args),
         stream_bandwidth=args.stream_bandwidth,
     )
+    if notes is not None and config.initialization_type == "snap-start":
+        notes.append(
+            "lambda-lifecycle: note: SnapStart with real processes: there is no process "
+            "snapshot, so each environment runs its own Init before its first Restore"
+        )
     import anyio  # noqa: PLC0415
 
     return anyio.run(_serve, emulator, notes, backend_options=_loop_options(args.loop))
