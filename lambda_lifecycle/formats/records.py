@@ -313,8 +313,16 @@ def _check_error_type(record_type: str, status: str, error_type: str | None) -> 
         raise ValueError(f"{record_type} with status {status!r} needs an errorType")
 
 
+def _span_records(spans: tuple[Span, ...]) -> list[dict[str, Any]]:
+    """``spans`` as ``{name, start, durationMs}`` objects (the one place that writes a span)."""
+    return [
+        {"name": name, "start": format_time(start), "durationMs": duration_ms}
+        for name, start, duration_ms in spans
+    ]
+
+
 def _span_list(spans: tuple[Span, ...]) -> list[dict[str, Any]] | None:
-    return [span.to_record() for span in spans] if spans else None
+    return _span_records(spans) if spans else None
 
 
 def _tracing_object(tracing: Tracing | None) -> dict[str, Any] | None:
@@ -339,7 +347,7 @@ def _outcome_record(
     if metrics is not None:
         record["metrics"] = metrics
     if spans:
-        record["spans"] = [span.to_record() for span in spans]
+        record["spans"] = _span_records(spans)
     if tracing is not None:
         record["tracing"] = tracing.to_record()
     return record
@@ -358,7 +366,7 @@ class Span(NamedTuple):
     duration_ms: float
 
     def to_record(self) -> dict[str, Any]:
-        return {"name": self.name, "start": format_time(self.start), "durationMs": self.duration_ms}
+        return _span_records((self,))[0]
 
     @classmethod
     def from_record(cls, data: Any) -> Span:

@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..formats.jsonlog import encode_json
 from ..formats.logsapi import (
     DEFAULT_SCHEMA_VERSION,
     LogsSchemaVersion,
@@ -60,7 +59,7 @@ class LogsSubscriber(TelemetrySubscriber):
             event = logs_event(entry.record, entry.wall, version)
             if event is not None and event["type"].split(".")[0] in streams:
                 taken.append(entry)
-                events.append((event, encode_json(event)))
+                events.append(event)
         if taken:
             self._take_run(taken, events)
 

@@ -49,6 +49,7 @@ from anyio.abc import TaskGroup
 
 from ..core.errors import APIError
 from ..engine.observe import LifecycleEvent, Listener
+from ..formats.jsonlog import encode_json
 from ..formats.records import TELEMETRY_STREAMS, LogsDropped, TelemetryRecord, TelemetryStream
 from ..formats.records import TelemetrySubscription as SubscriptionRecord
 from . import router
@@ -91,10 +92,9 @@ Deliver = Callable[[list[dict[str, Any]]], Awaitable[object]]
 """The destination: called with each batch, a list of ``{time, type, record}`` events."""
 
 
-Buffered = tuple[dict[str, Any], bytes]
+Buffered = dict[str, Any]
 """A buffered event: the ``{time, type, record}`` object (shared with the environment's other
-sinks: delivered as is, never mutated) and its UTF-8 JSON, whose length is what batching
-counts."""
+sinks: delivered as is, never mutated). Batching counts the length of its UTF-8 JSON."""
 
 
 def _invalid(message: str) -> APIError:
@@ -258,13 +258,13 @@ class TelemetrySubscriber:
         streams = self._streams
         taken = [entry for entry in entries if entry.stream in streams]
         if taken:
-            self._take_run(taken, [entry.event() for entry in taken])
+            self._take_run(taken, [entry.envelope() for entry in taken])
 
     def _take_run(self, entries: list[Entry], events: list[Buffered]) -> None:
-        """Buffer ``events`` (each an event and its UTF-8 JSON), those of ``entries``, in
-        order."""
+        """Buffer ``events``, those of ``entries``, in order."""
         count = len(events)
-        size = sum(len(encoded) for _, encoded in events)
+        # The size of them all from one encoding: their JSON array less its brackets and commas.
+        size = len(encode_json(events)) - count - 1
         batch = self._batch
         if (
             len(batch) + count < self._max_items
@@ -281,7 +281,7 @@ class TelemetrySubscriber:
                 self._open_batch(entries[0].time)
             return
         for entry, event in zip(entries, events, strict=True):
-            self._take(event, entry.time, entry.wall)
+            self._take(event, len(encode_json(event)), entry.time, entry.wall)
 
     def expect(self, at: float) -> None:
         """A ``platform.*`` event of time ``at`` is due: its batch's timer starts then."""
@@ -306,25 +306,24 @@ class TelemetrySubscriber:
             if env is not None:
                 router.wait(env, self, waiting)
 
-    def _take(self, event: Buffered, at: float, wall: float) -> None:
+    def _take(self, event: Buffered, size: int, at: float, wall: float) -> None:
         if self._queued >= self._max_backlog:
             self._dropped_records += 1
-            self._dropped_bytes += len(event[1])
+            self._dropped_bytes += size
             return
         if self._dropped_records:
             self._report_drops(at, wall)
-        self._add(event, at)
+        self._add(event, size, at)
 
     def _report_drops(self, at: float, wall: float) -> None:
         record = LogsDropped(self._dropped_bytes, self._dropped_records, DROPPED_REASON)
         self._dropped_records = self._dropped_bytes = 0
         if self._platform:
             notice = Entry(at, wall, record)
-            self._add(notice.event(), at)
+            self._add(notice.envelope(), notice.size(), at)
 
-    def _add(self, event: Buffered, at: float) -> None:
+    def _add(self, event: Buffered, size: int, at: float) -> None:
         max_bytes = self._max_bytes
-        size = len(event[1])
         total = self._bytes + size
         batch = self._batch
         if batch and total > max_bytes:  # it would not fit: it starts the next batch
@@ -384,7 +383,7 @@ class TelemetrySubscriber:
                 batch = self._ready.popleft()
                 count = len(batch)
                 self._queued -= count
-                await self._deliver([event for event, _ in batch])
+                await self._deliver(batch)
                 self.delivered += count
             if self._closing:
                 if not self._batch:
