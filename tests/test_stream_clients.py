@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import anyio
 import pytest
 
 from lambda_lifecycle.core.config import FunctionConfig
@@ -9,6 +10,8 @@ from lambda_lifecycle.core.errors import APIError
 from lambda_lifecycle.engine.clients import RuntimeClient
 from lambda_lifecycle.engine.environment import Environment
 from lambda_lifecycle.engine.inprocess import InProcessRuntime
+from lambda_lifecycle.formats.records import parse_time
+from lambda_lifecycle.sinks import subscribe_telemetry
 
 pytestmark = pytest.mark.looptime
 
@@ -50,3 +53,44 @@ async def test_a_streamed_response_ends_with_its_body_its_error_or_too_large() -
     assert large.error_type == "Function.ResponseSizeTooLarge"
     assert "(1000 bytes)" in str(large.error)
     assert unknown.value.status == 400
+
+
+async def test_a_streamed_response_has_its_own_runtime_done_spans() -> None:
+    # responseLatency runs from the start to the stream's beginning, responseDuration from
+    # there to its end; producedBytes is the whole stream, not what was left unforwarded.
+    async def slow_stream(client: RuntimeClient) -> None:
+        while True:
+            event = await client.next()
+            await anyio.sleep(0.25)  # working before the first byte
+            client.begin_stream(event.request_id)
+            await anyio.sleep(1.5)  # streaming
+            if event.json()["mode"] == "ok":
+                client.end_stream(event.request_id, b"", "text/plain", streamed=70_000)
+            else:
+                client.end_stream(
+                    event.request_id, error={"errorMessage": "mid"}, error_type="Mid", streamed=9
+                )
+
+    batches: list[list[dict[str, object]]] = []
+
+    async def keep(batch: list[dict[str, object]]) -> None:
+        batches.append(batch)
+
+    env = Environment(InProcessRuntime(slow_stream), config=FunctionConfig(timeout=5))
+    async with env, subscribe_telemetry(env, ["platform"], deliver=keep):
+        await env.invoke({"mode": "ok"})
+        await env.invoke({"mode": "trailer"})
+    done = [e["record"] for b in batches for e in b if e["type"] == "platform.runtimeDone"]
+    assert len(done) == 2
+    for record, produced, status in zip(done, (70_000, 9), ("success", "error"), strict=True):
+        assert isinstance(record, dict)
+        assert record["status"] == status
+        assert record["metrics"]["producedBytes"] == produced
+        assert record["metrics"]["durationMs"] == pytest.approx(1750, abs=1)
+        spans = {span["name"]: span for span in record["spans"]}
+        assert spans["responseLatency"]["durationMs"] == pytest.approx(250, abs=1)
+        assert spans["responseDuration"]["durationMs"] == pytest.approx(1500, abs=1)
+        assert spans["runtimeOverhead"]["durationMs"] == 0.0
+        latency_start = parse_time(spans["responseLatency"]["start"])
+        sending_start = parse_time(spans["responseDuration"]["start"])
+        assert (sending_start - latency_start).total_seconds() == pytest.approx(0.25, abs=0.002)

@@ -82,10 +82,14 @@ def payload(events: list[Any]) -> list[bytes]:
 async def test_streamed_chunks_arrive_in_order_before_the_handler_ends(tmp_path: Path) -> None:
     log: list[str] = []
     flag = tmp_path / "first-chunk-seen"
+    done: list[dict[str, Any]] = []
     async with node(tmp_path, log) as emulator:
+        emulator.env.listen(lambda event: done.append(event.data), ("runtime_done",))
         answer, events = await anyio.to_thread.run_sync(
             lambda: stream(emulator, {"mode": "handshake", "flag": str(flag)}, flag.touch)
         )
+    # platform.runtimeDone's producedBytes: the whole stream, though none of it was kept.
+    assert [d["produced_bytes"] for d in done] == [len(b"firstsecondthird")]
     assert answer["StatusCode"] == 200
     assert answer["ResponseStreamContentType"] == "text/plain"
     # "second", not "late": the handler saw the caller had the first chunk before it went on.

@@ -247,36 +247,47 @@ class RuntimeClient(_Client):
             )
         self._answer_error(inv, error, error_type)
 
-    def _answer_error(self, inv: Invocation, error: dict[str, Any], error_type: str | None) -> None:
+    def _answer_error(
+        self,
+        inv: Invocation,
+        error: dict[str, Any],
+        error_type: str | None,
+        produced: int | None = None,
+    ) -> None:
         payload = _error_payload(error, error_type, "Unhandled")
         body = json.dumps(payload, separators=(",", ":")).encode()
-        self._env.answer(inv, body, "application/json", payload)
+        self._env.answer(inv, body, "application/json", payload, produced)
 
     # -- response streaming (``Lambda-Runtime-Function-Response-Mode: streaming``) -----------
     def begin_stream(self, request_id: str) -> None:
         """A streamed ``/response`` for ``request_id`` begins: checked as any answer is, and
         from now on ``/error`` is refused for it (its error comes in the stream's trailers)."""
-        self._answerable(request_id)
+        inv = self._answerable(request_id)
         if self._streaming == request_id:
             raise _refuse(f"the response of invocation {request_id} is already being streamed")
         self._streaming = request_id
+        inv.stream_began(self._env.clock.now())
 
     def end_stream(
         self,
         request_id: str,
         body: bytes = b"",
         content_type: str = "application/octet-stream",
+        *,
         error: dict[str, Any] | None = None,
         error_type: str | None = None,
+        streamed: int | None = None,
     ) -> None:
         """The streamed response ended: with the bytes not already forwarded to the caller
-        (``body``), or with the error of its trailers (a function error, as Lambda takes it)."""
+        (``body``), or with the error of its trailers (a function error, as Lambda takes it).
+        ``streamed`` is the size of the whole stream (``platform.runtimeDone``'s
+        ``producedBytes``; by default ``len(body)``, for a stream nobody forwarded)."""
         inv = self._answerable(request_id)
         self._streaming = None
         if error is not None:
-            self._answer_error(inv, error, error_type)
+            self._answer_error(inv, error, error_type, streamed)
         else:
-            self._env.answer(inv, body, content_type, None)
+            self._env.answer(inv, body, content_type, None, streamed)
 
     def stream_too_large(self, request_id: str, limit: int) -> None:
         """The streamed response went past its ``limit`` (bytes): the caller gets

@@ -476,12 +476,19 @@ class Environment:
             self.scheduler.phase_done_now()
 
     def answer(
-        self, inv: Invocation, body: bytes, content_type: str, error: dict[str, Any] | None
+        self,
+        inv: Invocation,
+        body: bytes,
+        content_type: str,
+        error: dict[str, Any] | None,
+        produced: int | None = None,
     ) -> None:
-        """The runtime answered ``inv`` (a response, or a function error)."""
+        """The runtime answered ``inv`` (a response, or a function error). ``produced`` is the
+        size of what it sent when that is not ``body`` (a streamed response: ``body`` is only
+        what was not forwarded to the caller)."""
         now = self.clock.now()
         if inv.answer(now, body, content_type, error):
-            inv.produced_bytes = len(body)
+            inv.produced_bytes = len(body) if produced is None else produced
             self.publish_about(inv, "runtime_done", now)
 
     def answer_platform_error(

@@ -144,6 +144,12 @@ class Invocation:
     max_memory_used_mb: int | None = None
     version: str | None = None
     produced_bytes: int | None = None  # the size of the runtime's own answer
+    stream_begun_at: float | None = None  # when the runtime began streaming its response
+
+    def stream_began(self, now: float) -> None:
+        """The runtime began a streamed response (its first bytes are on their way)."""
+        if self.result is None and self.stream_begun_at is None:
+            self.stream_begun_at = now
 
     @property
     def ended(self) -> float | None:

@@ -118,9 +118,9 @@ async def receive_streamed(
             break
     error, error_type = _trailer_error(scope)
     if error is not None:
-        client.end_stream(request_id, error=error, error_type=error_type)
+        client.end_stream(request_id, error=error, error_type=error_type, streamed=size)
     else:
-        client.end_stream(request_id, b"".join(kept), content_type)
+        client.end_stream(request_id, b"".join(kept), content_type, streamed=size)
     await respond(send, 202, ACCEPTED)
 
 

@@ -13,9 +13,12 @@ What the records hold:
   whose Invoke phase never began: its ``START`` is written late, see :mod:`.bridge`).
 - ``platform.runtimeDone``: ``status`` (and ``errorType``), ``metrics`` (``durationMs`` from the
   start of the invocation to the answer, and ``producedBytes`` when the runtime itself
-  answered), and only then the spans ``responseLatency`` (the same stretch),
-  ``responseDuration`` and ``runtimeOverhead`` (0: an in-process answer is handed over whole,
-  and the engine marks the runtime done at its answer); ``tracing``.
+  answered: for a streamed response, the size of the whole stream), and only then the spans
+  ``responseLatency``, ``responseDuration`` and ``runtimeOverhead`` (0: the engine marks the
+  runtime done at its answer); ``tracing``. An answer handed over whole has
+  ``responseLatency`` the same stretch as ``durationMs`` and a ``responseDuration`` of 0; a
+  streamed one has ``responseLatency`` from the start to the stream's beginning and
+  ``responseDuration`` from there to its end.
 - The older format's notices, written only when the platform answered (no ``producedBytes``):
   ``Task timed out after N.NN seconds`` for ``Sandbox.Timedout``, and the two-line error notice
   for a runtime exit or an extension crash (the two cases that format documents).
@@ -178,9 +181,17 @@ def _runtime_done(
     spans: tuple[Span, ...] = ()
     if produced is not None:
         at_start = at_answer if started is None else moment(started + offset)
+        streamed = inv.stream_begun_at
+        if streamed is None:  # answered whole: the response goes out at the answer
+            response_at, first_ms, sending_ms = at_answer, latency_ms, 0.0
+        else:  # streamed: from the start to its first bytes, then until its end
+            first = streamed if started is None else max(streamed, started)
+            response_at = moment(first + offset)
+            first_ms = 0.0 if started is None else (first - started) * 1000
+            sending_ms = max(0.0, (answered - first) * 1000)
         spans = (
-            Span("responseLatency", at_start, latency_ms),
-            Span("responseDuration", at_answer, 0.0),
+            Span("responseLatency", at_start, first_ms),
+            Span("responseDuration", response_at, sending_ms),
             Span("runtimeOverhead", at_answer, 0.0),
         )
     return RuntimeDone(inv.request_id, status, error_type, latency_ms, produced, spans, tracing)
