@@ -31,10 +31,12 @@ from typing import IO, Any
 
 from ..formats.jsonlog import parse_envelope
 from ..formats.records import End, Start
+from .blocks import BLOCK_SIZE, Prepended, read_blocks
 from .fastlines import fast_report
 from .jsonstream import document_items
 from .model import Finding, Seen, Source
 from .textlines import is_typeless_notice, read_text_line
+from .warmscan import WarmRun, scan_block
 
 __all__ = ["LIFECYCLE_TYPES", "Report", "Unreadable", "read_input"]
 
@@ -209,32 +211,106 @@ time, JSON): a line beginning with anything else is the function's own output.""
 def _fast_lines(ctx: _Context, handle: IO[str], first: int) -> Iterator[Seen]:
     """The lines of a plain-text or JSON-lines input, the three commonest lines read without
     a regular expression (anything unusual about them goes the general way)."""
-    file = ctx.file
     for number, raw in enumerate(handle, first):
-        head = raw[:1]
-        if head not in _LAMBDA_FIRST:
+        if raw[:1] in _LAMBDA_FIRST:
+            yield from _line(ctx, number, raw.rstrip("\r\n"))
+
+
+def _line(ctx: _Context, number: int, text: str) -> Iterator[Seen]:
+    """One line that begins as Lambda's might (:data:`_LAMBDA_FIRST`), without its newline."""
+    file = ctx.file
+    head = text[:1]
+    if head == "S" and text.startswith(_START):
+        parts = text[17:].split()
+        if len(parts) == 3 and parts[1] == "Version:":
+            ctx.after_notice = False
+            yield Seen(Start(parts[0], parts[2]), file, number, file, "text")
+            return
+    elif head == "E" and text.startswith(_END):
+        parts = text[15:].split()
+        if len(parts) == 1:
+            ctx.after_notice = False
+            yield Seen(End(parts[0]), file, number, file, "text")
+            return
+    elif head == "R" and text.startswith(_REPORT):
+        report = fast_report(text)
+        if report is not None:
+            ctx.after_notice = False
+            yield Seen(report, file, number, file, "text")
+            return
+    if text:
+        yield from _text(ctx, text, number, file, None)
+
+
+def _sniff_block(head: bytes) -> tuple[str, int, bool, int] | None:
+    """What :func:`_sniff` finds, read from the first bytes of an input, and where the rest
+    begins; None when those bytes cannot tell it the same way (a ``\r``, which the line
+    reader also takes for a line end, or no line that is not blank)."""
+    if b"\r" in head:
+        return None
+    number = 0
+    start = 0
+    while True:
+        end = head.find(b"\n", start) + 1
+        if not end:
+            return None
+        number += 1
+        raw = head[start:end].decode("utf-8", "replace")
+        start = end
+        stripped = raw.strip()
+        if not stripped:
             continue
-        text = raw.rstrip("\r\n")
-        if head == "S" and text.startswith(_START):
-            parts = text[17:].split()
-            if len(parts) == 3 and parts[1] == "Version:":
+        document = False
+        if stripped[0] in "{[":
+            try:
+                json.loads(stripped)
+            except ValueError:
+                document = True
+        return raw, number, document, end
+
+
+def _block_lines(ctx: _Context, stream: IO[bytes], head: bytes, first: int) -> Iterator[Seen]:
+    """The lines of a plain-text or JSON-lines input (``head``, then the rest of ``stream``),
+    numbered from ``first``, a block at a time:
+    warm invocations found by one pattern (:mod:`.warmscan`) come as
+    :class:`~.warmscan.WarmRun` records, every other line that may be Lambda's is read as
+    :func:`_fast_lines` reads it, the function's own lines are skipped unread."""
+    file = ctx.file
+    line = first
+    for block in read_blocks(stream, head):
+        if b"\r" in block:  # universal newlines, as the line reader sees them
+            number = line - 1
+            text = block[1:].decode("utf-8", "replace")
+            for number, raw in enumerate(io.StringIO(text), line):
+                if raw[:1] in _LAMBDA_FIRST:
+                    yield from _line(ctx, number, raw.rstrip("\r\n"))
+            line = number + 1
+            continue
+        for item in scan_block(block, line):
+            if isinstance(item, WarmRun):
                 ctx.after_notice = False
-                yield Seen(Start(parts[0], parts[2]), file, number, file, "text")
-                continue
-        elif head == "E" and text.startswith(_END):
-            parts = text[15:].split()
-            if len(parts) == 1:
-                ctx.after_notice = False
-                yield Seen(End(parts[0]), file, number, file, "text")
-                continue
-        elif head == "R" and text.startswith(_REPORT):
-            report = fast_report(text)
-            if report is not None:
-                ctx.after_notice = False
-                yield Seen(report, file, number, file, "text")
-                continue
-        if text:
-            yield from _text(ctx, text, number, file, None)
+                yield Seen(item, file, item.ends[-1] + 1, file, "text")
+            else:
+                yield from _line(ctx, item[0], item[1].decode("utf-8", "replace"))
+        line += block.count(b"\n") - 1
+
+
+def _read_binary(
+    file: str, stream: IO[bytes], report: Report, types: frozenset[str]
+) -> Iterator[Seen]:
+    """:func:`read_handle` on a binary input, plain text read a block at a time."""
+    head = stream.read(BLOCK_SIZE)
+    sniffed = _sniff_block(head)
+    if sniffed is None or sniffed[2]:
+        text = io.TextIOWrapper(
+            io.BufferedReader(Prepended(head, stream)), encoding="utf-8", errors="replace"
+        )
+        yield from read_handle(file, text, report, types)
+        return
+    first, number, _, end = sniffed
+    ctx = _Context(file, report, types)
+    yield from _text(ctx, first.rstrip("\r\n"), number, file, None)
+    yield from _block_lines(ctx, stream, head[end:], number + 1)
 
 
 class _Chained(io.TextIOBase):
@@ -256,15 +332,26 @@ def _chain(first: str, rest: IO[str]) -> IO[str]:
 
 
 def read_input(
-    name: str, report: Report, types: frozenset[str] = LIFECYCLE_TYPES
+    name: str,
+    report: Report,
+    types: frozenset[str] = LIFECYCLE_TYPES,
+    *,
+    warm_runs: bool = False,
 ) -> Iterator[Seen]:
     """Every record of the input ``name`` (a path, or ``-`` for stdin); of telemetry, the
     event ``types``.
+
+    With ``warm_runs``, plain text is read a block at a time and its plain warm invocations
+    come as :class:`~.warmscan.WarmRun` records (for :class:`~.path.Path`, which takes them in
+    bulk); without, every record is one line's.
 
     Raises :class:`Unreadable` when it cannot be opened or its JSON document breaks off.
     """
     if name == "-":
         binary = getattr(sys.stdin, "buffer", None)
+        if binary is not None and warm_runs:
+            yield from _read_binary("<stdin>", binary, report, types)
+            return
         stdin: IO[str] = (
             sys.stdin
             if binary is None
@@ -273,11 +360,18 @@ def read_input(
         yield from read_handle("<stdin>", stdin, report, types)
         return
     try:
-        handle = open(name, encoding="utf-8", errors="replace")  # noqa: SIM115
+        handle: IO[Any] = (
+            open(name, "rb")  # noqa: SIM115
+            if warm_runs
+            else open(name, encoding="utf-8", errors="replace")  # noqa: SIM115
+        )
     except OSError as exc:
         raise Unreadable(f"{name}: {exc.strerror or exc}") from None
     with handle:
         try:
-            yield from read_handle(name, handle, report, types)
+            if warm_runs:
+                yield from _read_binary(name, handle, report, types)
+            else:
+                yield from read_handle(name, handle, report, types)
         except OSError as exc:  # a directory, an I/O error
             raise Unreadable(f"{name}: {exc.strerror or exc}") from None

@@ -42,6 +42,23 @@ class Histogram:
             else:
                 self.values = None
 
+    def add_many(self, values: list[float]) -> None:
+        """Count every one of ``values``: the same as :meth:`add` for each, in any order."""
+        if not values:
+            return
+        growth = _GROWTH
+        log1p = math.log1p
+        self.buckets.update([int(log1p(value) / growth) for value in values])
+        self.count += len(values)
+        top = max(values)
+        self.maximum = max(self.maximum, top)
+        kept = self.values
+        if kept is not None:
+            if len(kept) + len(values) <= EXACT:
+                kept.extend(values)
+            else:
+                self.values = None
+
     def percentile(self, fraction: float) -> float | None:
         """The value below which ``fraction`` of the counted values lie (None when empty);
         beyond :data:`EXACT` values, the upper end of its 1 % bucket."""

@@ -1,0 +1,214 @@
+"""Finding the warm invocations of a block of plain-text log in one pass of one pattern.
+
+A large log is mostly warm invocations: ``START``, the function's own lines, ``END``,
+``REPORT``, with the same request id. :func:`scan_block` reads a whole block of the input
+(bytes, a whole number of lines, no ``\\r``) with :data:`BLOCK_PATTERN`, whose every match is
+one of:
+
+- a **triple**: a ``START`` and its ``END`` and ``REPORT`` in their wire form (single spaces,
+  as AWS writes them), the request id the same on all three, and between them only lines that
+  cannot be Lambda's (see :data:`QUIET_LINE`), which the line reader would skip;
+- a **candidate**: any other line that may be Lambda's (it begins as one of Lambda's lines, a
+  time or JSON may), which the caller reads the ordinary way;
+- before either, any number of lines that cannot be Lambda's, counted and skipped.
+
+So the function's own output costs no Python at all, and the line numbers stay exact: each
+match says how many lines it spans. The REPORTs are then read for the whole block at once (their
+numbers cut out at C speed, the REPORTs written again from them and compared): a triple whose
+REPORT is the plainest kind (``Duration``, ``Billed Duration``, ``Memory Size``, ``Max Memory
+Used`` and nothing else, as :mod:`.fastlines` reads them) goes into a :class:`WarmRun`, which
+:mod:`.warmpath` takes in bulk; any other triple is handed back as its three lines. The pattern
+is narrower than the line reader, never wider: whatever it does not take is read line by line
+as before, so the findings are the same.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from itertools import compress, repeat
+
+__all__ = ["BLOCK_PATTERN", "PLAIN_REPORT", "QUIET_LINE", "WarmRun", "scan_block"]
+
+_MAYBE_LAMBDA = rb"[SERI0-9{]|\[[{\[\] ]"
+"""How a line the reader might act on begins: Lambda's keywords (and, after the older error
+notice, its error type line), a time, JSON (``[INFO]`` and the like are not JSON)."""
+
+_KEYWORDS = (
+    rb"START |END |REPORT |INIT_START|INIT_REPORT |RESTORE_START|RESTORE_REPORT |RequestId: "
+)
+
+QUIET_LINE = rb"(?:(?![SERI0-9{\[])|\[(?![{\[\] ])|(?!" + _KEYWORDS + rb"|[0-9{\[]))[^\n]*\n"
+"""A line inside an invocation that the reader skips: it does not begin as one of Lambda's
+lines, a time or JSON (after ``START`` no error type line is expected). The commonest case is
+tried first."""
+
+BLOCK_PATTERN = re.compile(
+    rb"((?:\n(?!" + _MAYBE_LAMBDA + rb")[^\n]*)*)"
+    rb"\n(?:START RequestId: ([!-~]+) Version: ([!-~]+)\n"
+    rb"((?:" + QUIET_LINE + rb")*)"
+    rb"END RequestId: \2\nREPORT RequestId: \2(\t[^\n]*)"
+    rb"|((?:" + _MAYBE_LAMBDA + rb")[^\n]*)|\Z)"
+)
+"""Applied to a block framed by a newline: every match begins at a newline and the matches tile it.
+Groups: the skipped lines, request id, version, the lines inside the invocation, the REPORT
+after its request id, a candidate line. Whether the REPORT is plain is checked after."""
+
+PLAIN_REPORT = re.compile(
+    rb"\tDuration: ([0-9]+(?:\.[0-9]+)?) ms\tBilled Duration: ([0-9]+) ms"
+    rb"\tMemory Size: ([0-9]+) MB\tMax Memory Used: ([0-9]+) MB"
+)
+"""The plain REPORT after its request id (what :func:`_numbers` checks in bulk)."""
+
+_PLAIN = b"\tDuration: %b ms\tBilled Duration: %b ms\tMemory Size: %b MB\tMax Memory Used: %b MB"
+_SPACES = _PLAIN.count(b" ")
+_NUMBER_BYTES = frozenset(b"0123456789.")
+_TO_SPACE = bytes(byte if byte in _NUMBER_BYTES else 0x20 for byte in range(256))
+_DURATIONS = re.compile(rb"(?:[0-9]+(?:\.[0-9]+)?\n)*")
+_NL = b"\n"
+
+
+class WarmRun:
+    """Plain warm triples one after another in one input, nothing that counts between them,
+    as columns: request ids, runtime versions, the REPORT after its request id, its four
+    numbers, the START lines and END lines (each REPORT is the line after its END)."""
+
+    __slots__ = (
+        "billed",
+        "durations",
+        "ends",
+        "memory",
+        "reports",
+        "rids",
+        "starts",
+        "used",
+        "versions",
+    )
+
+    def __init__(self, texts: tuple[list[bytes], list[bytes], list[bytes]]) -> None:
+        self.rids, self.versions, self.reports = texts
+        self.durations: list[float] = []
+        self.billed: list[int] = []
+        self.memory: list[int] = []
+        self.used: list[int] = []
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+
+
+Numbers = tuple[list[float], list[int], list[int], list[int]]
+
+
+def _numbers(reports: list[bytes]) -> Numbers | None:
+    """The four numbers of each of ``reports`` when every one is plain (:data:`PLAIN_REPORT`),
+    else None: the digits and dots are cut out, the REPORTs written again from them must be
+    the same bytes, each Duration a decimal number and the others whole numbers."""
+    if not reports:
+        return [], [], [], []
+    joined = _NL.join(reports)
+    pieces = joined.translate(_TO_SPACE).split()
+    if len(pieces) != 4 * len(reports):
+        return None
+    if _NL.join([_PLAIN] * len(reports)) % tuple(pieces) != joined:
+        return None
+    durations, billed, memory, used = pieces[0::4], pieces[1::4], pieces[2::4], pieces[3::4]
+    if _DURATIONS.fullmatch(_NL.join(durations) + _NL) is None:
+        return None
+    if not all(b"".join(column).isdigit() for column in (billed, memory, used)):
+        return None
+    return (
+        list(map(float, durations)),
+        list(map(int, billed)),
+        list(map(int, memory)),
+        list(map(int, used)),
+    )
+
+
+def _plain(reports: list[bytes]) -> tuple[list[bool] | None, Numbers]:
+    """Which REPORTs are plain (None: all of them), and the numbers of those. In bulk; one by
+    one only when the bulk reading fails."""
+    spaces = list(map(bytes.count, reports, repeat(b" ")))
+    flags = None if spaces.count(_SPACES) == len(spaces) else [n == _SPACES for n in spaces]
+    numbers = _numbers(reports if flags is None else list(compress(reports, flags)))
+    if numbers is None:
+        flags = [PLAIN_REPORT.fullmatch(report) is not None for report in reports]
+        numbers = _numbers(list(compress(reports, flags)))
+        assert numbers is not None  # each was read plain by the pattern
+    return flags, numbers
+
+
+def scan_block(block: bytes, first_line: int) -> Iterator[WarmRun | tuple[int, bytes]]:
+    """The warm runs of ``block`` and, in order with them, every other line that may be
+    Lambda's as (line number, text).
+
+    ``block`` is a newline and then whole lines, each ending in its newline, without ``\\r``
+    (:func:`~.blocks.read_blocks`); its first line is number ``first_line``.
+    """
+    line = first_line
+    rids: list[bytes] = []
+    versions: list[bytes] = []
+    reports: list[bytes] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    candidates: list[tuple[int, int, bytes]] = []
+    for gap, rid, version, quiet, report, candidate in BLOCK_PATTERN.findall(block):
+        if gap:
+            line += gap.count(_NL)
+        if rid:
+            rids.append(rid)
+            versions.append(version)
+            reports.append(report)
+            starts.append(line)
+            if quiet:
+                line += quiet.count(_NL)
+            ends.append(line + 1)
+            line += 3
+        elif candidate:
+            candidates.append((len(rids), line, candidate))
+            line += 1
+    if not rids:
+        for _, number, text in candidates:
+            yield number, text
+        return
+    yield from _runs(WarmRun((rids, versions, reports)), starts, ends, candidates)
+
+
+def _slice(block: WarmRun, part: slice, plain: slice, numbers: Numbers) -> WarmRun:
+    run = WarmRun((block.rids[part], block.versions[part], block.reports[part]))
+    run.durations = numbers[0][plain]
+    run.billed, run.memory, run.used = numbers[1][plain], numbers[2][plain], numbers[3][plain]
+    return run
+
+
+def _runs(
+    block: WarmRun, starts: list[int], ends: list[int], candidates: list[tuple[int, int, bytes]]
+) -> Iterator[WarmRun | tuple[int, bytes]]:
+    """The block's triples cut into runs at each candidate line and each triple that is not
+    plain; those come as their three lines."""
+    rids, versions, reports = block.rids, block.versions, block.reports
+    count = len(rids)
+    flags, numbers = _plain(reports)
+    stops = candidates
+    if flags is not None:
+        stops = sorted(
+            [*candidates, *((k, -1, b"") for k, ok in enumerate(flags) if not ok)],
+            key=lambda stop: (stop[0], stop[1] < 0),
+        )
+    stops.append((count, 0, b""))
+    done = 0
+    taken = 0  # plain triples before ``done``
+    for index, line, text in stops:
+        if done < index:
+            run = _slice(block, slice(done, index), slice(taken, taken + index - done), numbers)
+            run.starts, run.ends = starts[done:index], ends[done:index]
+            yield run
+            taken += index - done
+            done = index
+        if line >= 0:
+            if text:
+                yield line, text
+            continue
+        rid, end = rids[index], ends[index]
+        yield starts[index], b"START RequestId: " + rid + b" Version: " + versions[index]
+        yield end, b"END RequestId: " + rid
+        yield end + 1, b"REPORT RequestId: " + rid + reports[index]
+        done = index + 1
