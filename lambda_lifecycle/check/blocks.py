@@ -23,12 +23,13 @@ BLOCK_SIZE = 1 << 20
 enough to keep memory low)."""
 
 
-def read_blocks(stream: IO[bytes], head: bytes = b"", size: int = BLOCK_SIZE) -> Iterator[bytes]:
+def read_blocks(stream: IO[bytes], head: bytes = b"", size: int | None = None) -> Iterator[bytes]:
     """The bytes of ``head`` and then of ``stream`` as blocks of whole lines, each framed as
     :func:`~.warmscan.scan_block` wants it: a newline, then the lines, each ending in its
     newline (the input's last line is given one if it lacks it). A line longer than ``size``
-    makes its block longer; no block is empty.
+    makes its block longer; no block is empty. ``size`` defaults to :data:`BLOCK_SIZE`.
     """
+    size = size or BLOCK_SIZE
     carried = head
     while True:
         data = stream.read(size)

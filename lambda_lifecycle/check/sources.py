@@ -31,7 +31,8 @@ from typing import IO, Any
 
 from ..formats.jsonlog import parse_envelope
 from ..formats.records import End, Start
-from .blocks import BLOCK_SIZE, Prepended, read_blocks
+from . import blocks
+from .blocks import Prepended, read_blocks
 from .fastlines import fast_report
 from .jsonstream import document_items
 from .model import Finding, Seen, Source
@@ -299,7 +300,7 @@ def _read_binary(
     file: str, stream: IO[bytes], report: Report, types: frozenset[str]
 ) -> Iterator[Seen]:
     """:func:`read_handle` on a binary input, plain text read a block at a time."""
-    head = stream.read(BLOCK_SIZE)
+    head = stream.read(blocks.BLOCK_SIZE)
     sniffed = _sniff_block(head)
     if sniffed is None or sniffed[2]:
         text = io.TextIOWrapper(
