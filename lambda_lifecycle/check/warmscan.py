@@ -25,8 +25,9 @@ as before, so the findings are the same.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from itertools import compress, repeat
+from collections.abc import Iterator, Sequence
+from itertools import accumulate, compress, repeat
+from operator import add
 
 __all__ = ["BLOCK_PATTERN", "PLAIN_REPORT", "QUIET_LINE", "WarmRun", "scan_block"]
 
@@ -67,6 +68,8 @@ _TO_SPACE = bytes(byte if byte in _NUMBER_BYTES else 0x20 for byte in range(256)
 _DURATIONS = re.compile(rb"(?:[0-9]+(?:\.[0-9]+)?\n)*")
 _NL = b"\n"
 
+Column = Sequence[bytes]
+
 
 class WarmRun:
     """Plain warm triples one after another in one input, nothing that counts between them,
@@ -85,7 +88,7 @@ class WarmRun:
         "versions",
     )
 
-    def __init__(self, texts: tuple[list[bytes], list[bytes], list[bytes]]) -> None:
+    def __init__(self, texts: tuple[Column, Column, Column]) -> None:
         self.rids, self.versions, self.reports = texts
         self.durations: list[float] = []
         self.billed: list[int] = []
@@ -98,7 +101,7 @@ class WarmRun:
 Numbers = tuple[list[float], list[int], list[int], list[int]]
 
 
-def _numbers(reports: list[bytes]) -> Numbers | None:
+def _numbers(reports: Column) -> Numbers | None:
     """The four numbers of each of ``reports`` when every one is plain (:data:`PLAIN_REPORT`),
     else None: the digits and dots are cut out, the REPORTs written again from them must be
     the same bytes, each Duration a decimal number and the others whole numbers."""
@@ -123,17 +126,34 @@ def _numbers(reports: list[bytes]) -> Numbers | None:
     )
 
 
-def _plain(reports: list[bytes]) -> tuple[list[bool] | None, Numbers]:
-    """Which REPORTs are plain (None: all of them), and the numbers of those. In bulk; one by
-    one only when the bulk reading fails."""
-    spaces = list(map(bytes.count, reports, repeat(b" ")))
-    flags = None if spaces.count(_SPACES) == len(spaces) else [n == _SPACES for n in spaces]
+def _plain(reports: Column) -> tuple[list[bool] | None, Numbers]:
+    """Which REPORTs are plain (None: all of them), and the numbers of those. In bulk (a plain
+    REPORT ends in `` MB``; :func:`_numbers` checks the rest); one by one only when the bulk
+    reading fails."""
+    mb = list(map(bytes.endswith, reports, repeat(b" MB")))
+    flags = None if all(mb) else mb
     numbers = _numbers(reports if flags is None else list(compress(reports, flags)))
     if numbers is None:
         flags = [PLAIN_REPORT.fullmatch(report) is not None for report in reports]
         numbers = _numbers(list(compress(reports, flags)))
         assert numbers is not None  # each was read plain by the pattern
     return flags, numbers
+
+
+def _lines(first_line: int, quiet: Column) -> tuple[list[int], list[int]]:
+    """The START and END lines of triples that follow one another with nothing between, the
+    first on ``first_line``, with the lines inside each invocation ``quiet``."""
+    count = len(quiet)
+    if not any(quiet):
+        starts = list(range(first_line, first_line + 3 * count, 3))
+        return starts, list(range(first_line + 1, first_line + 1 + 3 * count, 3))
+    if all(quiet) and b"".join(quiet).count(_NL) == count:  # one line inside each
+        starts = list(range(first_line, first_line + 4 * count, 4))
+        return starts, list(range(first_line + 2, first_line + 2 + 4 * count, 4))
+    inside = list(map(bytes.count, quiet, repeat(_NL)))
+    starts = list(accumulate(map(add, inside, repeat(3)), initial=first_line))
+    del starts[-1]
+    return starts, list(map(add, starts, map(add, inside, repeat(1))))
 
 
 def scan_block(block: bytes, first_line: int) -> Iterator[WarmRun | tuple[int, bytes]]:
@@ -143,14 +163,25 @@ def scan_block(block: bytes, first_line: int) -> Iterator[WarmRun | tuple[int, b
     ``block`` is a newline and then whole lines, each ending in its newline, without ``\\r``
     (:func:`~.blocks.read_blocks`); its first line is number ``first_line``.
     """
+    rows = BLOCK_PATTERN.findall(block)
+    if rows and not rows[-1][1] and not rows[-1][5]:
+        del rows[-1]  # the end of the block, after lines that are skipped
+    if not rows:
+        return
+    columns = list(zip(*rows, strict=True))
+    if not any(columns[0]) and all(columns[1]):  # triples only, nothing between them
+        starts, ends = _lines(first_line, columns[3])
+        block_run = WarmRun((columns[1], columns[2], columns[4]))
+        yield from _runs(block_run, starts, ends, [])
+        return
     line = first_line
     rids: list[bytes] = []
     versions: list[bytes] = []
     reports: list[bytes] = []
-    starts: list[int] = []
-    ends: list[int] = []
+    starts = []
+    ends = []
     candidates: list[tuple[int, int, bytes]] = []
-    for gap, rid, version, quiet, report, candidate in BLOCK_PATTERN.findall(block):
+    for gap, rid, version, quiet, report, candidate in rows:
         if gap:
             line += gap.count(_NL)
         if rid:
@@ -162,7 +193,7 @@ def scan_block(block: bytes, first_line: int) -> Iterator[WarmRun | tuple[int, b
                 line += quiet.count(_NL)
             ends.append(line + 1)
             line += 3
-        elif candidate:
+        else:
             candidates.append((len(rids), line, candidate))
             line += 1
     if not rids:
