@@ -71,6 +71,7 @@ def generate(path: Path, size_bytes: int, app_lines: int) -> int:
 
 
 CHILD = """\
+import resource
 import sys
 from lambda_lifecycle.tools.cli import main
 status = main(["check", "--format", "json", sys.argv[1]])

@@ -154,7 +154,8 @@ def test_a_log_of_only_plain_invocations_is_taken_in_bulk(tmp_path: Path) -> Non
     _, _, status = reports(path)
     assert status == 0
     block = b"\n" + path.read_bytes()
-    found = list(scan_block(block, 1))
+    found, after = scan_block(block, 1)
+    assert after == len(lines) + 1
     assert [type(item) for item in found] == [WarmRun]
     run = found[0]
     assert isinstance(run, WarmRun)

@@ -287,13 +287,13 @@ def _block_lines(ctx: _Context, stream: IO[bytes], head: bytes, first: int) -> I
                     yield from _line(ctx, number, raw.rstrip("\r\n"))
             line = number + 1
             continue
-        for item in scan_block(block, line):
+        items, line = scan_block(block, line)
+        for item in items:
             if isinstance(item, WarmRun):
                 ctx.after_notice = False
                 yield Seen(item, file, item.ends[-1] + 1, file, "text")
             else:
                 yield from _line(ctx, item[0], item[1].decode("utf-8", "replace"))
-        line += block.count(b"\n") - 1
 
 
 def _read_binary(

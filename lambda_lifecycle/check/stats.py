@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import repeat
+from operator import truediv
 from typing import Any
 
 __all__ = ["Histogram", "Summary"]
@@ -46,9 +48,7 @@ class Histogram:
         """Count every one of ``values``: the same as :meth:`add` for each, in any order."""
         if not values:
             return
-        growth = _GROWTH
-        log1p = math.log1p
-        self.buckets.update([int(log1p(value) / growth) for value in values])
+        self.buckets.update(map(int, map(truediv, map(math.log1p, values), repeat(_GROWTH))))
         self.count += len(values)
         top = max(values)
         self.maximum = max(self.maximum, top)

@@ -5,10 +5,11 @@ changes nothing else but the counts; when its REPORT breaks no rule (Duration wi
 timeout, Billed Duration its floor or ceiling, memory below the size, a request id not seen
 lately) there is nothing to report either. :func:`take_run` checks those conditions for a whole
 :class:`~.warmscan.WarmRun` at once (columns, ``map`` and ``all``: C speed), adds the counts and
-keeps the last request ids as :class:`~.path.Path` would. An invocation that does not meet
-them, or that comes when the environment is not Frozen with no request open, is turned back
-into its ``START``, ``END`` and ``REPORT`` and walked the ordinary way: the findings, summary and
-memory of recent request ids are the same as walking every record.
+keeps the last request ids as :class:`~.path.Path` would (only those are decoded). An
+invocation that does not meet them, or that comes when the environment is not Frozen with no
+request open, is turned back into its ``START``, ``END`` and ``REPORT`` and walked the ordinary
+way: the findings, summary and memory of recent request ids are the same as walking every
+record.
 """
 
 from __future__ import annotations
@@ -29,46 +30,33 @@ if TYPE_CHECKING:
 __all__ = ["take_run"]
 
 
-class _Columns:
-    """A run's numbers, its request ids decoded."""
-
-    __slots__ = ("billed", "durations", "memory", "rids", "used")
-
-    def __init__(self, run: WarmRun) -> None:
-        # request ids are printable ASCII without NUL: one join and one split decode them all
-        self.rids = b"\0".join(run.rids).decode("ascii").split("\0")
-        self.durations = run.durations
-        self.billed = run.billed
-        self.memory = run.memory
-        self.used = run.used
-
-
-def _to_walk(path: Path, cols: _Columns, limit_ms: float) -> list[int]:
+def _to_walk(path: Path, run: WarmRun, limit_ms: float) -> list[int]:
     """The indices of the triples that break a rule (or may), to walk one by one."""
-    durations, billed, memory, used = cols.durations, cols.billed, cols.memory, cols.used
+    durations, billed, memory, used = run.durations, run.billed, run.memory, run.used
     rounded = list(map(round, durations, repeat(6)))
-    rids = cols.rids
+    rids = run.rids
+    # a request id seen lately, as bytes (one that is not ASCII matches none of the run's)
+    recent = {rid.encode("utf-8", "replace") for rid in path.recent_ids}
     if (
         max(durations) <= limit_ms
         and all(map(le, map(math.floor, rounded), billed))
         and all(map(ge, map(math.ceil, rounded), billed))
         and all(map(lt, used, memory))
         and len(set(rids)) == len(rids)
-        and path.recent_ids.keys().isdisjoint(rids)
+        and recent.isdisjoint(rids)
     ):
         return []
     walk = []
-    known = set(path.recent_ids)
     for k, rid in enumerate(rids):
         value = rounded[k]
         if (
             durations[k] > limit_ms
             or not math.floor(value) <= billed[k] <= math.ceil(value)
             or used[k] >= memory[k]
-            or rid in known
+            or rid in recent
         ):
             walk.append(k)
-        known.add(rid)
+        recent.add(rid)
     return walk
 
 
@@ -85,7 +73,7 @@ def _walk(path: Path, run: WarmRun, index: int, seen: Seen) -> None:
     path.feed(Seen(report, file, end + 1, environment, "text"))
 
 
-def _take(path: Path, run: WarmRun, cols: _Columns, start: int, stop: int) -> None:
+def _take(path: Path, run: WarmRun, start: int, stop: int) -> None:
     """Triples ``start`` to ``stop`` (excluded), all plain, from a Frozen environment."""
     rows = path.table.warm_rows
     assert rows is not None
@@ -95,29 +83,29 @@ def _take(path: Path, run: WarmRun, cols: _Columns, start: int, stop: int) -> No
     transitions[rows[0].id] += count
     transitions[rows[1].id] += count
     summary.invokes += count
-    summary.durations.add_many(cols.durations[start:stop])
-    summary.billed_ms += sum(cols.billed[start:stop])
+    summary.durations.add_many(run.durations[start:stop])
+    summary.billed_ms += sum(run.billed[start:stop])
     path.reports += count
-    recent, ids, rids = path.recent, path.recent_ids, cols.rids
+    recent, ids = path.recent, path.recent_ids
     keep = recent.maxlen or 0
     for k in range(max(start, stop - keep), stop):
         if len(recent) == keep:
             oldest = recent[0]
             if ids.get(oldest[0]) is oldest:
                 del ids[oldest[0]]
-        entry = (rids[k], True, run.starts[k], run.ends[k] + 1)
+        rid = run.rids[k].decode("ascii")
+        entry = (rid, True, run.starts[k], run.ends[k] + 1)
         recent.append(entry)
-        ids[rids[k]] = entry
+        ids[rid] = entry
 
 
 def take_run(path: Path, run: WarmRun, seen: Seen, slack_ms: float) -> None:
     """Walk every triple of ``run`` in ``path`` (``seen`` is where the run ended)."""
     count = len(run.rids)
     path.summary.records += 3 * count - 1  # the run itself was counted as one record
-    cols = _Columns(run)
     timeout = path.timeout_ms
     limit = timeout if timeout is not None else path.table.spec.deadlines.invoke_max_ms
-    to_walk = _to_walk(path, cols, limit + slack_ms)
+    to_walk = _to_walk(path, run, limit + slack_ms)
     to_walk.append(count)
     usable = path.table.warm_rows is not None
     index = 0
@@ -129,7 +117,7 @@ def take_run(path: Path, run: WarmRun, seen: Seen, slack_ms: float) -> None:
                 and path.request is None
                 and not path.pending_failed_init
             ):
-                _take(path, run, cols, index, stop)
+                _take(path, run, index, stop)
                 index = stop
                 break
             _walk(path, run, index, seen)

@@ -25,7 +25,7 @@ as before, so the findings are the same.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from itertools import accumulate, compress, repeat
 from operator import add
 
@@ -47,13 +47,14 @@ tried first."""
 BLOCK_PATTERN = re.compile(
     rb"((?:\n(?!" + _MAYBE_LAMBDA + rb")[^\n]*)*)"
     rb"\n(?:START RequestId: ([!-~]+) Version: ([!-~]+)\n"
-    rb"((?:" + QUIET_LINE + rb")*)"
+    rb"((?:" + QUIET_LINE + rb")?)((?:" + QUIET_LINE + rb")*)"
     rb"END RequestId: \2\nREPORT RequestId: \2(\t[^\n]*)"
     rb"|((?:" + _MAYBE_LAMBDA + rb")[^\n]*)|\Z)"
 )
 """Applied to a block framed by a newline: every match begins at a newline and the matches tile it.
-Groups: the skipped lines, request id, version, the lines inside the invocation, the REPORT
-after its request id, a candidate line. Whether the REPORT is plain is checked after."""
+Groups: the skipped lines, request id, version, the first line inside the invocation and the
+others (so that one line inside each needs no counting), the REPORT after its request id, a
+candidate line. Whether the REPORT is plain is checked after."""
 
 PLAIN_REPORT = re.compile(
     rb"\tDuration: ([0-9]+(?:\.[0-9]+)?) ms\tBilled Duration: ([0-9]+) ms"
@@ -140,40 +141,42 @@ def _plain(reports: Column) -> tuple[list[bool] | None, Numbers]:
     return flags, numbers
 
 
-def _lines(first_line: int, quiet: Column) -> tuple[list[int], list[int]]:
+def _lines(first_line: int, first: Column, more: Column) -> tuple[list[int], list[int]]:
     """The START and END lines of triples that follow one another with nothing between, the
-    first on ``first_line``, with the lines inside each invocation ``quiet``."""
-    count = len(quiet)
-    if not any(quiet):
-        starts = list(range(first_line, first_line + 3 * count, 3))
-        return starts, list(range(first_line + 1, first_line + 1 + 3 * count, 3))
-    if all(quiet) and b"".join(quiet).count(_NL) == count:  # one line inside each
-        starts = list(range(first_line, first_line + 4 * count, 4))
-        return starts, list(range(first_line + 2, first_line + 2 + 4 * count, 4))
-    inside = list(map(bytes.count, quiet, repeat(_NL)))
+    first on ``first_line``; ``first`` and ``more`` are the lines inside each invocation."""
+    count = len(first)
+    if not any(more):
+        step = 4 if all(first) else 3 if not any(first) else 0
+        if step:
+            starts = list(range(first_line, first_line + step * count, step))
+            return starts, list(map(add, starts, repeat(step - 2)))
+    inside = list(map(add, map(bool, first), map(bytes.count, more, repeat(_NL))))
     starts = list(accumulate(map(add, inside, repeat(3)), initial=first_line))
     del starts[-1]
     return starts, list(map(add, starts, map(add, inside, repeat(1))))
 
 
-def scan_block(block: bytes, first_line: int) -> Iterator[WarmRun | tuple[int, bytes]]:
+Items = list[WarmRun | tuple[int, bytes]]
+
+
+def scan_block(block: bytes, first_line: int) -> tuple[Items, int]:
     """The warm runs of ``block`` and, in order with them, every other line that may be
-    Lambda's as (line number, text).
+    Lambda's as (line number, text); and the number of the line after the block.
 
     ``block`` is a newline and then whole lines, each ending in its newline, without ``\\r``
     (:func:`~.blocks.read_blocks`); its first line is number ``first_line``.
     """
     rows = BLOCK_PATTERN.findall(block)
-    if rows and not rows[-1][1] and not rows[-1][5]:
-        del rows[-1]  # the end of the block, after lines that are skipped
+    tail = 0
+    if rows and not rows[-1][1] and not rows[-1][6]:
+        tail = rows.pop()[0].count(_NL)  # the end of the block, after lines that are skipped
     if not rows:
-        return
+        return [], first_line + tail
     columns = list(zip(*rows, strict=True))
     if not any(columns[0]) and all(columns[1]):  # triples only, nothing between them
-        starts, ends = _lines(first_line, columns[3])
-        block_run = WarmRun((columns[1], columns[2], columns[4]))
-        yield from _runs(block_run, starts, ends, [])
-        return
+        starts, ends = _lines(first_line, columns[3], columns[4])
+        block_run = WarmRun((columns[1], columns[2], columns[5]))
+        return _runs(block_run, starts, ends, []), ends[-1] + 2 + tail
     line = first_line
     rids: list[bytes] = []
     versions: list[bytes] = []
@@ -181,7 +184,7 @@ def scan_block(block: bytes, first_line: int) -> Iterator[WarmRun | tuple[int, b
     starts = []
     ends = []
     candidates: list[tuple[int, int, bytes]] = []
-    for gap, rid, version, quiet, report, candidate in rows:
+    for gap, rid, version, one, more, report, candidate in rows:
         if gap:
             line += gap.count(_NL)
         if rid:
@@ -189,18 +192,16 @@ def scan_block(block: bytes, first_line: int) -> Iterator[WarmRun | tuple[int, b
             versions.append(version)
             reports.append(report)
             starts.append(line)
-            if quiet:
-                line += quiet.count(_NL)
+            if one:
+                line += 1 + more.count(_NL) if more else 1
             ends.append(line + 1)
             line += 3
         else:
             candidates.append((len(rids), line, candidate))
             line += 1
     if not rids:
-        for _, number, text in candidates:
-            yield number, text
-        return
-    yield from _runs(WarmRun((rids, versions, reports)), starts, ends, candidates)
+        return [(number, text) for _, number, text in candidates], line + tail
+    return _runs(WarmRun((rids, versions, reports)), starts, ends, candidates), line + tail
 
 
 def _slice(block: WarmRun, part: slice, plain: slice, numbers: Numbers) -> WarmRun:
@@ -212,7 +213,7 @@ def _slice(block: WarmRun, part: slice, plain: slice, numbers: Numbers) -> WarmR
 
 def _runs(
     block: WarmRun, starts: list[int], ends: list[int], candidates: list[tuple[int, int, bytes]]
-) -> Iterator[WarmRun | tuple[int, bytes]]:
+) -> Items:
     """The block's triples cut into runs at each candidate line and each triple that is not
     plain; those come as their three lines."""
     rids, versions, reports = block.rids, block.versions, block.reports
@@ -225,21 +226,23 @@ def _runs(
             key=lambda stop: (stop[0], stop[1] < 0),
         )
     stops.append((count, 0, b""))
+    items: Items = []
     done = 0
     taken = 0  # plain triples before ``done``
     for index, line, text in stops:
         if done < index:
             run = _slice(block, slice(done, index), slice(taken, taken + index - done), numbers)
             run.starts, run.ends = starts[done:index], ends[done:index]
-            yield run
+            items.append(run)
             taken += index - done
             done = index
         if line >= 0:
             if text:
-                yield line, text
+                items.append((line, text))
             continue
         rid, end = rids[index], ends[index]
-        yield starts[index], b"START RequestId: " + rid + b" Version: " + versions[index]
-        yield end, b"END RequestId: " + rid
-        yield end + 1, b"REPORT RequestId: " + rid + reports[index]
+        items.append((starts[index], b"START RequestId: " + rid + b" Version: " + versions[index]))
+        items.append((end, b"END RequestId: " + rid))
+        items.append((end + 1, b"REPORT RequestId: " + rid + reports[index]))
         done = index + 1
+    return items
