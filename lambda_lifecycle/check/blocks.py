@@ -17,6 +17,7 @@ from typing import IO
 __all__ = ["BLOCK_SIZE", "Prepended", "read_blocks"]
 
 _NL = b"\n"
+_START = b"\nSTART "
 
 BLOCK_SIZE = 1 << 20
 """Bytes read at a time (1 MiB: large enough that a block's Python cost is nothing, small
@@ -26,7 +27,9 @@ enough to keep memory low)."""
 def read_blocks(stream: IO[bytes], head: bytes = b"", size: int | None = None) -> Iterator[bytes]:
     """The bytes of ``head`` and then of ``stream`` as blocks of whole lines, each framed as
     :func:`~.warmscan.scan_block` wants it: a newline, then the lines, each ending in its
-    newline (the input's last line is given one if it lacks it). A line longer than ``size``
+    newline (the input's last line is given one if it lacks it). A block ends before the last
+    ``START`` line read, if there is one, so that blocks seldom cut an invocation in two (which
+    would only make it slower to read). A line longer than ``size``
     makes its block longer; no block is empty. ``size`` defaults to :data:`BLOCK_SIZE`.
     """
     size = size or BLOCK_SIZE
@@ -37,7 +40,8 @@ def read_blocks(stream: IO[bytes], head: bytes = b"", size: int | None = None) -
             if carried:
                 yield b"".join((_NL, carried, b"" if carried.endswith(_NL) else _NL))
             return
-        cut = data.rfind(_NL) + 1
+        # cut before the last START, so that an invocation is seldom split between two blocks
+        cut = data.rfind(_START) + 1 or data.rfind(_NL) + 1
         if not cut:
             carried += data
             continue

@@ -303,9 +303,12 @@ def _read_binary(
     head = stream.read(blocks.BLOCK_SIZE)
     sniffed = _sniff_block(head)
     if sniffed is None or sniffed[2]:
-        text = io.TextIOWrapper(
-            io.BufferedReader(Prepended(head, stream)), encoding="utf-8", errors="replace"
-        )
+        if stream.seekable():
+            stream.seek(0)
+            whole: IO[bytes] = stream
+        else:
+            whole = io.BufferedReader(Prepended(head, stream))
+        text = io.TextIOWrapper(whole, encoding="utf-8", errors="replace")
         yield from read_handle(file, text, report, types)
         return
     first, number, _, end = sniffed
