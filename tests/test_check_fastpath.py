@@ -114,6 +114,8 @@ def odd_invocation(n: int, kind: int) -> list[str]:
         ]
     if kind == 15:  # Windows line ends
         return [line + "\r" for line in lines]
+    if kind == 16:  # lone carriage returns, which the line reader takes for line ends
+        return [lines[0] + "\r" + lines[1], lines[2] + "\r\r" + lines[3]]
     return lines
 
 
@@ -126,7 +128,7 @@ def generated(seed: int, count: int) -> str:
     lines += first
     for n in range(2, count):
         if chance.random() < 0.08:
-            lines += odd_invocation(n, chance.randrange(17))
+            lines += odd_invocation(n, chance.randrange(18))
         else:
             lines += plain(n, duration=f"{20 + n % 97 * 1.37:.2f}", billed=21 + n % 97 * 137 // 100)
     return "\n".join(lines) + ("\n" if chance.random() < 0.5 else "")

@@ -25,7 +25,7 @@ from __future__ import annotations
 import io
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import IO, Any
 
@@ -204,43 +204,46 @@ def read_handle(
 _START = "START RequestId: "
 _END = "END RequestId: "
 _REPORT = "REPORT RequestId: "
+_START_LINE = b"\nSTART RequestId: "
 _LAMBDA_FIRST = frozenset("SERI{[0123456789")
 """The first characters of the lines that may be Lambda's (its keywords, ``RequestId:``, a
 time, JSON): a line beginning with anything else is the function's own output."""
 
 
-def _fast_lines(ctx: _Context, handle: IO[str], first: int) -> Iterator[Seen]:
+def _fast_lines(ctx: _Context, lines: Iterable[str], first: int) -> Iterator[Seen]:
     """The lines of a plain-text or JSON-lines input, the three commonest lines read without
     a regular expression (anything unusual about them goes the general way)."""
-    for number, raw in enumerate(handle, first):
+    file = ctx.file
+    for number, raw in enumerate(lines, first):
         if raw[:1] in _LAMBDA_FIRST:
-            yield from _line(ctx, number, raw.rstrip("\r\n"))
+            text = raw.rstrip("\r\n")
+            seen = _quick(ctx, number, text)
+            if seen is not None:
+                yield seen
+            elif text:
+                yield from _text(ctx, text, number, file, None)
 
 
-def _line(ctx: _Context, number: int, text: str) -> Iterator[Seen]:
-    """One line that begins as Lambda's might (:data:`_LAMBDA_FIRST`), without its newline."""
+def _quick(ctx: _Context, number: int, text: str) -> Seen | None:
+    """``START``, ``END`` or ``REPORT`` in its usual form, read without the general reader."""
     file = ctx.file
     head = text[:1]
     if head == "S" and text.startswith(_START):
         parts = text[17:].split()
         if len(parts) == 3 and parts[1] == "Version:":
             ctx.after_notice = False
-            yield Seen(Start(parts[0], parts[2]), file, number, file, "text")
-            return
+            return Seen(Start(parts[0], parts[2]), file, number, file, "text")
     elif head == "E" and text.startswith(_END):
         parts = text[15:].split()
         if len(parts) == 1:
             ctx.after_notice = False
-            yield Seen(End(parts[0]), file, number, file, "text")
-            return
+            return Seen(End(parts[0]), file, number, file, "text")
     elif head == "R" and text.startswith(_REPORT):
         report = fast_report(text)
         if report is not None:
             ctx.after_notice = False
-            yield Seen(report, file, number, file, "text")
-            return
-    if text:
-        yield from _text(ctx, text, number, file, None)
+            return Seen(report, file, number, file, "text")
+    return None
 
 
 def _sniff_block(head: bytes) -> tuple[str, int, bool, int] | None:
@@ -279,21 +282,27 @@ def _block_lines(ctx: _Context, stream: IO[bytes], head: bytes, first: int) -> I
     file = ctx.file
     line = first
     for block in read_blocks(stream, head):
-        if b"\r" in block:  # universal newlines, as the line reader sees them
-            number = line - 1
+        if b"\r" in block or _START_LINE not in block:
+            # no invocation to take in bulk (JSON lines, prefixed lines), or universal
+            # newlines: the lines one by one, as the line reader reads them
             text = block[1:].decode("utf-8", "replace")
-            for number, raw in enumerate(io.StringIO(text), line):
-                if raw[:1] in _LAMBDA_FIRST:
-                    yield from _line(ctx, number, raw.rstrip("\r\n"))
-            line = number + 1
+            lines = list(io.StringIO(text, newline=None)) if "\r" in text else text.split("\n")[:-1]
+            yield from _fast_lines(ctx, lines, line)
+            line += len(lines)
             continue
         items, line = scan_block(block, line)
         for item in items:
             if isinstance(item, WarmRun):
                 ctx.after_notice = False
                 yield Seen(item, file, item.ends[-1] + 1, file, "text")
+                continue
+            number, raw = item
+            text = raw.decode("utf-8", "replace")
+            quick = _quick(ctx, number, text)
+            if quick is not None:
+                yield quick
             else:
-                yield from _line(ctx, item[0], item[1].decode("utf-8", "replace"))
+                yield from _text(ctx, text, number, file, None)
 
 
 def _read_binary(
