@@ -84,6 +84,7 @@ def odd_invocation(n: int, kind: int) -> list[str]:
             "[ not json",
             "",
             "RequestId: in a sentence",
+            "\x00 a NUL first",
             lines[2],
             lines[3],
         ]

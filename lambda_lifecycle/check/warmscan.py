@@ -47,14 +47,15 @@ tried first."""
 BLOCK_PATTERN = re.compile(
     rb"((?:\n(?!" + _MAYBE_LAMBDA + rb")[^\n]*)*)"
     rb"\n(?:START RequestId: ([!-~]+) Version: ([!-~]+)\n"
-    rb"((?:" + QUIET_LINE + rb")?)((?:" + QUIET_LINE + rb")*)"
+    rb"(?:(?=([\x00-\xff]))" + QUIET_LINE + rb")?((?:" + QUIET_LINE + rb")*)"
     rb"END RequestId: \2\nREPORT RequestId: \2(\t[^\n]*)"
     rb"|((?:" + _MAYBE_LAMBDA + rb")[^\n]*)|\Z)"
 )
 """Applied to a block framed by a newline: every match begins at a newline and the matches tile it.
-Groups: the skipped lines, request id, version, the first line inside the invocation and the
-others (so that one line inside each needs no counting), the REPORT after its request id, a
-candidate line. Whether the REPORT is plain is checked after."""
+Groups: the skipped lines, request id, version, the first byte of the first line inside the
+invocation (a byte object Python does not allocate) and the other lines (so that one line
+inside each needs no counting), the REPORT after its request id, a candidate line. Whether the
+REPORT is plain is checked after."""
 
 PLAIN_REPORT = re.compile(
     rb"\tDuration: ([0-9]+(?:\.[0-9]+)?) ms\tBilled Duration: ([0-9]+) ms"
@@ -193,7 +194,9 @@ def scan_block(block: bytes, first_line: int) -> tuple[Items, int]:
             reports.append(report)
             starts.append(line)
             if one:
-                line += 1 + more.count(_NL) if more else 1
+                line += 1
+            if more:
+                line += more.count(_NL)
             ends.append(line + 1)
             line += 3
         else:
