@@ -13,6 +13,11 @@ Each input is sniffed from its first line that is not blank:
 - anything else: CloudWatch plain text, current or older format, with or without the time (and
   log stream) an export or ``aws logs tail`` puts before each line.
 
+For ``check`` (``warm_runs``), plain text is read in binary a block at a time
+(:mod:`.blocks`): the warm invocations of a block are found by one pattern and come as
+:class:`~.warmscan.WarmRun` records, the function's own lines are skipped inside the pattern,
+and every other line is read as the line reader reads it, with its exact number.
+
 One log stream is one execution environment: an export names each event's stream, ``aws logs
 tail`` prefixes it; otherwise a file (or a capture) is one environment. Everything is read as a
 stream: memory does not grow with the input. A line that cannot be read becomes a ``malformed``
@@ -248,7 +253,7 @@ def _quick(ctx: _Context, number: int, text: str) -> Seen | None:
 
 def _sniff_block(head: bytes) -> tuple[str, int, bool, int] | None:
     """What :func:`_sniff` finds, read from the first bytes of an input, and where the rest
-    begins; None when those bytes cannot tell it the same way (a ``\r``, which the line
+    begins; None when those bytes cannot tell it the same way (a ``\\r``, which the line
     reader also takes for a line end, or no line that is not blank)."""
     if b"\r" in head:
         return None
@@ -275,10 +280,11 @@ def _sniff_block(head: bytes) -> tuple[str, int, bool, int] | None:
 
 def _block_lines(ctx: _Context, stream: IO[bytes], head: bytes, first: int) -> Iterator[Seen]:
     """The lines of a plain-text or JSON-lines input (``head``, then the rest of ``stream``),
-    numbered from ``first``, a block at a time:
-    warm invocations found by one pattern (:mod:`.warmscan`) come as
-    :class:`~.warmscan.WarmRun` records, every other line that may be Lambda's is read as
-    :func:`_fast_lines` reads it, the function's own lines are skipped unread."""
+    numbered from ``first``, a block at a time: warm invocations found by one pattern
+    (:mod:`.warmscan`) come as :class:`~.warmscan.WarmRun` records, every other line that may
+    be Lambda's is read as :func:`_fast_lines` reads it, the function's own lines are skipped
+    unread. A block with no invocation to find, or with a ``\\r``, is read by
+    :func:`_fast_lines` itself."""
     file = ctx.file
     line = first
     for block in read_blocks(stream, head):
