@@ -209,3 +209,27 @@ def test_stdin_reads_the_same_both_ways(
         outputs.append((status, capsys.readouterr().out))
     assert outputs[0] == outputs[1]
     assert outputs[0][0] == 1
+
+
+@pytest.mark.parametrize("billed", [20, 21])
+def test_a_duration_with_more_than_six_decimals_is_rounded_as_the_line_reader_does(
+    tmp_path: Path, billed: int
+) -> None:
+    lines = [line for n in range(2, 50) for line in plain(n)]
+    lines += plain(60, duration="20.0000001", billed=billed)  # round(d, 6) is 20.0
+    _, _, status = reports(write(tmp_path, "\n".join(lines) + "\n"))
+    assert status == (0 if billed == 20 else 1)
+
+
+def test_a_decimal_of_at_most_six_places_is_its_own_round() -> None:
+    chance = random.Random(13)
+    samples = ["0.000001", "1.000005", "9999999.999999", "2.5", "0.125", "1234567.000001"]
+    for _ in range(20_000):
+        places = chance.randrange(7)
+        whole = str(chance.randrange(10 ** chance.randrange(1, 8)))
+        samples.append(
+            whole + ("." + str(chance.randrange(10**places)).zfill(places) if places else "")
+        )
+    for text in samples:
+        value = float(text)
+        assert round(value, 6) == value, text

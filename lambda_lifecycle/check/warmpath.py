@@ -15,7 +15,6 @@ record.
 from __future__ import annotations
 
 import math
-from itertools import repeat
 from operator import ge, le, lt
 from typing import TYPE_CHECKING
 
@@ -33,7 +32,7 @@ __all__ = ["take_run"]
 def _to_walk(path: Path, run: WarmRun, limit_ms: float) -> list[int]:
     """The indices of the triples that break a rule (or may), to walk one by one."""
     durations, billed, memory, used = run.durations, run.billed, run.memory, run.used
-    rounded = list(map(round, durations, repeat(6)))
+    rounded = run.rounded
     rids = run.rids
     # a request id seen lately, as bytes (one that is not ASCII matches none of the run's)
     recent = {rid.encode("utf-8", "replace") for rid in path.recent_ids}

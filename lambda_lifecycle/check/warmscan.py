@@ -68,6 +68,10 @@ _SPACES = _PLAIN.count(b" ")
 _NUMBER_BYTES = frozenset(b"0123456789.")
 _TO_SPACE = bytes(byte if byte in _NUMBER_BYTES else 0x20 for byte in range(256))
 _DURATIONS = re.compile(rb"(?:[0-9]+(?:\.[0-9]+)?\n)*")
+_SHORT_DURATIONS = re.compile(rb"(?:[0-9]{1,7}(?:\.[0-9]{1,6})?\n)*")
+"""Durations below 10^7 ms with at most 6 decimals: ``round(d, 6)`` gives ``d`` back (the double
+nearest to such a decimal is within 10^-9 of it, so rounding it to 6 places gives the decimal
+again), and the billing check needs no rounding."""
 _NL = b"\n"
 
 Column = Sequence[bytes]
@@ -76,7 +80,8 @@ Column = Sequence[bytes]
 class WarmRun:
     """Plain warm triples one after another in one input, nothing that counts between them,
     as columns: request ids, runtime versions, the REPORT after its request id, its four
-    numbers, the START lines and END lines (each REPORT is the line after its END)."""
+    numbers (and the Durations rounded to 6 decimals, as the billing check reads them), the
+    START lines and END lines (each REPORT is the line after its END)."""
 
     __slots__ = (
         "billed",
@@ -85,6 +90,7 @@ class WarmRun:
         "memory",
         "reports",
         "rids",
+        "rounded",
         "starts",
         "used",
         "versions",
@@ -93,6 +99,7 @@ class WarmRun:
     def __init__(self, texts: tuple[Column, Column, Column]) -> None:
         self.rids, self.versions, self.reports = texts
         self.durations: list[float] = []
+        self.rounded: list[float] = []
         self.billed: list[int] = []
         self.memory: list[int] = []
         self.used: list[int] = []
@@ -100,7 +107,8 @@ class WarmRun:
         self.ends: list[int] = []
 
 
-Numbers = tuple[list[float], list[int], list[int], list[int]]
+Numbers = tuple[list[float], list[float], list[int], list[int], list[int]]
+"""Durations, the same rounded to 6 decimals, Billed Durations, Memory Sizes, Max Memory Used."""
 
 
 def _numbers(reports: Column) -> Numbers | None:
@@ -108,7 +116,7 @@ def _numbers(reports: Column) -> Numbers | None:
     else None: the digits and dots are cut out, the REPORTs written again from them must be
     the same bytes, each Duration a decimal number and the others whole numbers."""
     if not reports:
-        return [], [], [], []
+        return [], [], [], [], []
     joined = _NL.join(reports)
     pieces = joined.translate(_TO_SPACE).split()
     if len(pieces) != 4 * len(reports):
@@ -116,12 +124,16 @@ def _numbers(reports: Column) -> Numbers | None:
     if _NL.join([_PLAIN] * len(reports)) % tuple(pieces) != joined:
         return None
     durations, billed, memory, used = pieces[0::4], pieces[1::4], pieces[2::4], pieces[3::4]
-    if _DURATIONS.fullmatch(_NL.join(durations) + _NL) is None:
+    joined_durations = _NL.join(durations) + _NL
+    if _DURATIONS.fullmatch(joined_durations) is None:
         return None
     if not all(b"".join(column).isdigit() for column in (billed, memory, used)):
         return None
+    values = list(map(float, durations))
+    short = _SHORT_DURATIONS.fullmatch(joined_durations) is not None
     return (
-        list(map(float, durations)),
+        values,
+        values if short else list(map(round, values, repeat(6))),
         list(map(int, billed)),
         list(map(int, memory)),
         list(map(int, used)),
@@ -209,8 +221,8 @@ def scan_block(block: bytes, first_line: int) -> tuple[Items, int]:
 
 def _slice(block: WarmRun, part: slice, plain: slice, numbers: Numbers) -> WarmRun:
     run = WarmRun((block.rids[part], block.versions[part], block.reports[part]))
-    run.durations = numbers[0][plain]
-    run.billed, run.memory, run.used = numbers[1][plain], numbers[2][plain], numbers[3][plain]
+    run.durations, run.rounded = numbers[0][plain], numbers[1][plain]
+    run.billed, run.memory, run.used = numbers[2][plain], numbers[3][plain], numbers[4][plain]
     return run
 
 
