@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -70,6 +71,7 @@ def generate(path: Path, size_bytes: int, app_lines: int) -> int:
 
 
 CHILD = """\
+import resource
 import sys
 from lambda_lifecycle.tools.cli import main
 status = main(["check", "--format", "json", sys.argv[1]])
@@ -83,12 +85,16 @@ sys.exit(status)
 """
 
 
-def run_check(path: Path) -> tuple[float, int, dict[str, object]]:
-    """Seconds, the peak RSS of the checking process in KiB, and the JSON summary.
+def run_check(path: Path) -> tuple[float, float, int, dict[str, object]]:
+    """Seconds, CPU seconds, the peak RSS of the checking process in KiB, and the JSON summary.
+
+    The CPU seconds (user + system of the child) are steadier than the wall time on a shared
+    machine.
 
     The peak is the process's own high-water mark after it started (``VmHWM``), which does not
     count what it shared with this process before ``exec``.
     """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", CHILD, str(path)],
@@ -97,10 +103,12 @@ def run_check(path: Path) -> tuple[float, int, dict[str, object]]:
         check=False,
     )
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if done.returncode != 0:
         raise SystemExit(f"check exited {done.returncode}: {done.stdout[-2000:]}{done.stderr}")
     report = json.loads(done.stdout)
-    return seconds, int(done.stderr.split()[-1]), report["summary"]
+    return seconds, cpu, int(done.stderr.split()[-1]), report["summary"]
 
 
 def head(source: Path, target: Path, size: int) -> int:
@@ -138,12 +146,15 @@ def main(argv: list[str] | None = None) -> None:
         )
         quarter = Path(directory) / "quarter.log"
         quarter_lines = head(full, quarter, size // 4)
-        print(f"{'input':>10} {'lines':>14} {'seconds':>9} {'lines/s':>12} {'peak RSS MB':>12}")
+        print(
+            f"{'input':>10} {'lines':>14} {'seconds':>9} {'lines/s':>12} {'CPU s':>7}"
+            f" {'lines/CPU s':>12} {'peak RSS MB':>12}"
+        )
         for name, path, lines in (("quarter", quarter, quarter_lines), ("whole", full, total)):
-            seconds, peak_kib, summary = run_check(path)
+            seconds, cpu, peak_kib, summary = run_check(path)
             print(
                 f"{name:>10} {lines:>14,} {seconds:>9.1f} {lines / seconds:>12,.0f}"
-                f" {peak_kib / 1024:>12.1f}"
+                f" {cpu:>7.1f} {lines / cpu:>12,.0f} {peak_kib / 1024:>12.1f}"
             )
             assert summary["invokes"], summary
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; figures are indicative")

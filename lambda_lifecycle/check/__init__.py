@@ -7,10 +7,12 @@ every step against the spec and the rules AWS documents around it. The same walk
 engine's own event stream (:func:`check_engine_events`).
 
 Modules, lowest first: :mod:`.model` (records seen, findings), :mod:`.textlines` (one plain-text
-line), :mod:`.jsonstream` (large JSON documents, streamed), :mod:`.sources` (inputs and their
-formats), :mod:`.specwalk` (the transition table), :mod:`.billing` (Billed Duration by date),
-:mod:`.rules` (the rules by name), :mod:`.stats` (the summary), :mod:`.path` (one environment's
-walk), :mod:`.checker` (a check over inputs), :mod:`.output` (the report),
+line), :mod:`.jsonstream` (large JSON documents, streamed), :mod:`.blocks` (plain text in blocks
+of whole lines), :mod:`.warmscan` (the warm invocations of a block, found by one pattern),
+:mod:`.sources` (inputs and their formats), :mod:`.specwalk` (the transition table),
+:mod:`.billing` (Billed Duration by date), :mod:`.rules` (the rules by name), :mod:`.stats` (the
+summary), :mod:`.warmpath` (a run of warm invocations taken in bulk), :mod:`.path` (one
+environment's walk), :mod:`.checker` (a check over inputs), :mod:`.output` (the report),
 :mod:`.engine_trace` (the engine's events), :mod:`.command` (the command line).
 """
 

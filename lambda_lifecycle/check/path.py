@@ -53,6 +53,8 @@ from .model import Finding, FindingKind, RestoreStartLine, Seen
 from .specwalk import SpecTable
 from .stats import Summary
 from .textlines import ErrorTypeLine, stream_date
+from .warmpath import take_run
+from .warmscan import WarmRun
 
 __all__ = ["RECENT", "Path"]
 
@@ -174,6 +176,7 @@ class Path:
             Report: self._report_record,  # type: ignore[dict-item]
             FastReport: self._report_record,  # type: ignore[dict-item]
             LogsDropped: self._logs_dropped,  # type: ignore[dict-item]
+            WarmRun: self._warm_run,  # type: ignore[dict-item]
         }
 
     # --- findings -----------------------------------------------------------------------------
@@ -595,6 +598,9 @@ class Path:
             f"the capture lost {record.dropped_records} records ({record.reason}): steps may"
             " be missing after this point",
         )
+
+    def _warm_run(self, record: WarmRun, seen: Seen) -> None:
+        take_run(self, record, seen, SLACK_MS)
 
     # --- REPORT -------------------------------------------------------------------------------
 

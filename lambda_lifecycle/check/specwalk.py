@@ -25,6 +25,18 @@ class SpecTable:
         self._allowed = {
             state: ", ".join(row.id for row in spec.rows_from(state)) for state in spec.states
         }
+        thaw = self.row("Frozen", "invoke", "no_snapshot_pending")
+        complete = self.row("Invoke", "phase_complete")
+        self.warm_rows: tuple[Transition, Transition] | None = (
+            (thaw, complete)
+            if thaw is not None
+            and complete is not None
+            and thaw.dest == "Invoke"
+            and complete.dest == "Frozen"
+            else None
+        )
+        """The rows of a plain warm invocation (``thaw-invoke``, ``invoke-complete``), which
+        :mod:`.warmpath` counts in bulk; None if the spec has no such pair."""
 
     def row(self, state: str, event: str, guard: str | None = None) -> Transition | None:
         """The row leaving ``state`` on ``event`` whose guard is ``guard`` (or unguarded)."""
