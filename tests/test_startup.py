@@ -13,7 +13,8 @@ import sys
 from tests.fixtures.helpers import FIXTURES
 
 # Replaces serve's second half (everything after the invoke socket is bound) with a probe that
-# reports whether the socket listens and which of the heavy modules are loaded by then.
+# reports whether the socket listens and which of the heavy modules are loaded by then: not
+# even the spec has been read.
 LISTENS_FIRST = """
 import json, socket, sys
 import lambda_lifecycle.tools.serve as serve
@@ -21,12 +22,13 @@ import lambda_lifecycle.tools.serve as serve
 def probe(args, invoke_socket, **rest):
     listening = invoke_socket.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
     heavy = ("anyio", "asyncio", "uvicorn", "structlog", "transitions", "lambda_lifecycle.engine",
-             "lambda_lifecycle.server.http", "lambda_lifecycle.sinks")
+             "lambda_lifecycle.server.http", "lambda_lifecycle.sinks", "lambda_lifecycle.specs",
+             "lambda_lifecycle.core.spec", "importlib.resources")
     print(json.dumps({"listening": bool(listening),
                       "loaded": [m for m in heavy if m in sys.modules]}))
     return 0
 
-serve._serve_on = probe
+serve._run_serve = probe
 from lambda_lifecycle.tools.cli import main
 raise SystemExit(main(["serve", "--port", "0", "--handler", "handlers.count",
                        "--task-root", sys.argv[1]]))

@@ -21,8 +21,11 @@ import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .config import FunctionConfig
+if TYPE_CHECKING:
+    from .config import FunctionConfig
+
 
 WITHHELD_FROM_EXTENSIONS = frozenset(
     {

@@ -27,9 +27,8 @@ import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..core.errors import LifecycleError
 
@@ -45,9 +44,11 @@ Configure = Callable[[argparse.ArgumentParser], None]
 Run = Callable[[argparse.Namespace], int]
 
 
-@dataclass(frozen=True, slots=True)
-class Command:
-    """A subcommand: its name, its one-line help, how to add its arguments and how to run it."""
+class Command(NamedTuple):
+    """A subcommand: its name, its one-line help, how to add its arguments and how to run it.
+
+    (A named tuple rather than a dataclass: ``serve`` listens before :mod:`dataclasses` and
+    what it imports are loaded.)"""
 
     name: str
     help: str

@@ -55,7 +55,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..core.config import FunctionConfig
 from ..core.errors import ConfigurationError
 from ..core.variables import APPLICATION_LOG_LEVELS, runtime_settings
 
@@ -63,6 +62,7 @@ if TYPE_CHECKING:
     import asyncio
     import socket
 
+    from ..core.config import FunctionConfig
     from ..processes.sandbox import SandboxView
     from .serve_emulator import ServeEmulator
 
@@ -123,7 +123,6 @@ def _env_default(name: str, fallback: Any) -> Any:
 
 def configure_serve(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``serve``."""
-    defaults = FunctionConfig()
     parser.add_argument(
         "command",
         nargs=argparse.REMAINDER,
@@ -195,29 +194,29 @@ def configure_serve(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timeout",
         type=float,
-        default=_env_default("AWS_LAMBDA_FUNCTION_TIMEOUT", defaults.timeout),
+        default=os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT"),  # None: the spec's default
         help="the function timeout in seconds (default: $AWS_LAMBDA_FUNCTION_TIMEOUT, else 3)",
     )
     parser.add_argument(
         "--memory",
         type=int,
-        default=_env_default("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", defaults.memory_mb),
+        default=os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"),  # None: the spec's default
         metavar="MB",
         help="the memory size (default: $AWS_LAMBDA_FUNCTION_MEMORY_SIZE, else 128)",
     )
     parser.add_argument(
         "--function-name",
-        default=_env_default("AWS_LAMBDA_FUNCTION_NAME", defaults.function_name),
+        default=os.environ.get("AWS_LAMBDA_FUNCTION_NAME"),  # None: FunctionConfig's
         help="the function's name (default: $AWS_LAMBDA_FUNCTION_NAME, else function)",
     )
     parser.add_argument(
         "--function-version",
-        default=_env_default("AWS_LAMBDA_FUNCTION_VERSION", defaults.function_version),
+        default=os.environ.get("AWS_LAMBDA_FUNCTION_VERSION"),  # None: FunctionConfig's
         help="the function's version (default: $AWS_LAMBDA_FUNCTION_VERSION, else $LATEST)",
     )
     parser.add_argument(
         "--region",
-        default=os.environ.get("AWS_REGION") or FunctionConfig().region,
+        default=os.environ.get("AWS_REGION") or None,  # None: FunctionConfig's
         help="the function's region (AWS_REGION, the ARNs; default: $AWS_REGION, else us-east-1)",
     )
     parser.add_argument(
@@ -500,24 +499,33 @@ def run_serve(args: argparse.Namespace) -> int:
             "--application-log-level needs --log-format json (Lambda filters application logs "
             "by level only in the JSON format)"
         )
-    variables = _variables(task_root)
-    quiet = args.log_level in _QUIET_LEVELS
-    notes: list[str] = []  # printed after the line about where it listens, which comes first
-    view = _sandbox_view(args, notes)
+    # Listen on the invoke endpoint before reading the spec and importing the engine and the
+    # server: a caller that connects from now on waits in the kernel's queue, not refused.
+    from ..server.sockets import bind  # noqa: PLC0415 (the standard library only)
+
+    invoke_socket = bind(*_invoke_address(args))
     try:
-        return _run_serve(
-            args,
-            command=command,
-            task_root=task_root,
-            handler=handler,
-            shortcut=shortcut,
-            variables=variables,
-            view=view,
-            notes=None if quiet else notes,
-        )
+        variables = _variables(task_root)
+        quiet = args.log_level in _QUIET_LEVELS
+        notes: list[str] = []  # printed after the line about where it listens, which comes first
+        view = _sandbox_view(args, notes)
+        try:
+            return _run_serve(
+                args,
+                invoke_socket,
+                command=command,
+                task_root=task_root,
+                handler=handler,
+                shortcut=shortcut,
+                variables=variables,
+                view=view,
+                notes=None if quiet else notes,
+            )
+        finally:
+            if view is not None:
+                view.close()
     finally:
-        if view is not None:
-            view.close()
+        invoke_socket.close()  # closed already when the emulator served on it
 
 
 def _sandbox_view(args: argparse.Namespace, notes: list[str]) -> SandboxView | None:
@@ -550,6 +558,7 @@ def _sandbox_view(args: argparse.Namespace, notes: list[str]) -> SandboxView | N
 
 def _run_serve(
     args: argparse.Namespace,
+    invoke_socket: socket.socket,
     *,
     command: list[str],
     task_root: Path,
@@ -592,15 +601,20 @@ def _run_serve(
         if args.runtime
         else runtimes.detect(command, shortcut=shortcut, environ=os.environ)
     )
+    from ..core.config import FunctionConfig  # noqa: PLC0415 (after listening: see above)
+
+    given: dict[str, Any] = {  # what is unset takes FunctionConfig's default (the spec's)
+        "function_name": args.function_name,
+        "function_version": args.function_version,
+        "timeout": None if args.timeout is None else float(args.timeout),
+        "memory_mb": None if args.memory is None else int(args.memory),
+        "region": args.region,
+        "handler": handler or None,
+    }
     config = FunctionConfig(
-        function_name=args.function_name,
-        function_version=args.function_version,
-        timeout=float(args.timeout),
-        memory_mb=int(args.memory),
         initialization_type=args.initialization_type,
-        handler=handler or FunctionConfig().handler,
-        region=args.region,
         runtime_version=args.runtime_version or runtime.version_label,
+        **{name: value for name, value in given.items() if value is not None},
     )
     variables["AWS_LAMBDA_FUNCTION_TIMEOUT"] = _timeout_text(config.timeout)
     variables.update(
@@ -611,25 +625,16 @@ def _run_serve(
             log_level=args.application_log_level,
         )
     )
-    # Listen on the invoke endpoint before importing the engine and the server: a caller that
-    # connects from now on waits in the kernel's queue instead of being refused.
-    from ..server.sockets import bind  # noqa: PLC0415 (the standard library only)
-
-    invoke_socket = bind(*_invoke_address(args))
-    try:
-        return _serve_on(
-            args,
-            invoke_socket,
-            command=command,
-            task_root=task_root,
-            config=config,
-            variables=variables,
-            view=view,
-            notes=notes,
-        )
-    except BaseException:
-        invoke_socket.close()
-        raise
+    return _serve_on(
+        args,
+        invoke_socket,
+        command=command,
+        task_root=task_root,
+        config=config,
+        variables=variables,
+        view=view,
+        notes=notes,
+    )
 
 
 def _serve_on(
