@@ -49,7 +49,7 @@ from anyio.abc import TaskGroup
 
 from ..core.errors import APIError
 from ..engine.observe import LifecycleEvent, Listener
-from ..formats.jsonlog import decode_json, encode_array, encode_json
+from ..formats.jsonlog import encode_json
 from ..formats.records import TELEMETRY_STREAMS, LogsDropped, TelemetryRecord, TelemetryStream
 from ..formats.records import TelemetrySubscription as SubscriptionRecord
 from . import router
@@ -93,10 +93,8 @@ Deliver = Callable[[list[dict[str, Any]]], Awaitable[object]]
 
 
 Buffered = dict[str, Any]
-"""An event to buffer: the ``{time, type, record}`` object. A batch keeps its UTF-8 JSON only
-(whose length is what batching counts): bytes, compact and unseen by the garbage collector,
-where a batch of objects would hold thousands of small dicts for as long as it fills. The
-batch is decoded into new objects when it is delivered."""
+"""A buffered event: the ``{time, type, record}`` object (shared with the environment's other
+sinks: delivered as is, never mutated). Batching counts the length of its UTF-8 JSON."""
 
 
 def _invalid(message: str) -> APIError:
@@ -177,7 +175,6 @@ class TelemetrySubscriber:
         "_bytes",
         "_closed",
         "_closing",
-        "_count",
         "_deliver",
         "_dropped_bytes",
         "_dropped_records",
@@ -229,11 +226,10 @@ class TelemetrySubscriber:
         self._max_backlog = max_backlog
         # A batch holds each event with its UTF-8 JSON: the sizes are what batching counts, and
         # the events (already made to be encoded) are delivered as they are, decoding nothing.
-        self._batch: list[bytes] = []  # the JSON of its events, comma-joined runs of them
-        self._count = 0  # the events in the batch
+        self._batch: list[Buffered] = []
         self._bytes = 0
         self._opened_at: float | None = None  # when the current batch's timer started
-        self._ready: deque[tuple[list[bytes], int]] = deque()  # batches and their counts
+        self._ready: deque[list[Buffered]] = deque()
         self._queued = 0
         self._dropped_records = 0
         self._dropped_bytes = 0
@@ -268,25 +264,24 @@ class TelemetrySubscriber:
         """Buffer ``events``, those of ``entries``, in order."""
         count = len(events)
         # The size of them all from one encoding: their JSON array less its brackets and commas.
-        data = encode_json(events)
-        size = len(data) - count - 1
+        size = len(encode_json(events)) - count - 1
+        batch = self._batch
         if (
-            self._count + count < self._max_items
+            len(batch) + count < self._max_items
             and self._bytes + size < self._max_bytes
             and self._queued + count <= self._max_backlog
             and not self._dropped_records
         ):
             # They all fit without completing the batch: the outcome of taking them one by one,
             # at once (the usual case: an invocation's records).
-            self._batch.append(data[1:-1])
-            self._count += count
+            batch += events
             self._bytes += size
             self._queued += count
             if self._opened_at is None and self._listening:
                 self._open_batch(entries[0].time)
             return
         for entry, event in zip(entries, events, strict=True):
-            self._take(encode_json(event), entry.time, entry.wall)
+            self._take(event, len(encode_json(event)), entry.time, entry.wall)
 
     def expect(self, at: float) -> None:
         """A ``platform.*`` event of time ``at`` is due: its batch's timer starts then."""
@@ -311,43 +306,42 @@ class TelemetrySubscriber:
             if env is not None:
                 router.wait(env, self, waiting)
 
-    def _take(self, encoded: bytes, at: float, wall: float) -> None:
+    def _take(self, event: Buffered, size: int, at: float, wall: float) -> None:
         if self._queued >= self._max_backlog:
             self._dropped_records += 1
-            self._dropped_bytes += len(encoded)
+            self._dropped_bytes += size
             return
         if self._dropped_records:
             self._report_drops(at, wall)
-        self._add(encoded, at)
+        self._add(event, size, at)
 
     def _report_drops(self, at: float, wall: float) -> None:
         record = LogsDropped(self._dropped_bytes, self._dropped_records, DROPPED_REASON)
         self._dropped_records = self._dropped_bytes = 0
         if self._platform:
             notice = Entry(at, wall, record)
-            self._add(notice.encoded(), at)
+            self._add(notice.envelope(), notice.size(), at)
 
-    def _add(self, encoded: bytes, at: float) -> None:
+    def _add(self, event: Buffered, size: int, at: float) -> None:
         max_bytes = self._max_bytes
-        size = len(encoded)
         total = self._bytes + size
-        if self._count and total > max_bytes:  # it would not fit: it starts the next batch
+        batch = self._batch
+        if batch and total > max_bytes:  # it would not fit: it starts the next batch
             self._seal()
+            batch = self._batch
             total = size
-        self._batch.append(encoded)
-        self._count += 1
+        batch.append(event)
         self._bytes = total
         self._queued += 1
-        if self._count >= self._max_items or total >= max_bytes:
+        if len(batch) >= self._max_items or total >= max_bytes:
             self._seal()
         elif self._opened_at is None and self._listening:
             self._open_batch(at)
 
     def _seal(self) -> None:
         """The current batch is complete: queue it for delivery."""
-        self._ready.append((self._batch, self._count))
+        self._ready.append(self._batch)
         self._batch = []
-        self._count = 0
         self._bytes = 0
         self._opened_at = None
         self._signal()
@@ -386,9 +380,10 @@ class TelemetrySubscriber:
         timeout = self.buffering.timeout_ms / 1000
         while True:
             while self._ready:
-                chunks, count = self._ready.popleft()
+                batch = self._ready.popleft()
+                count = len(batch)
                 self._queued -= count
-                await self._deliver(decode_json(encode_array(chunks)))
+                await self._deliver(batch)
                 self.delivered += count
             if self._closing:
                 if not self._batch:
