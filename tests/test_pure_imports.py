@@ -31,6 +31,7 @@ PURE = [
     "lambda_lifecycle.formats.records",
     "lambda_lifecycle.formats.schemas",
     "lambda_lifecycle.formats.textlog",
+    "lambda_lifecycle.server.sockets",
     "lambda_lifecycle.specs",
     "lambda_lifecycle.tools.diagram",
     "lambda_lifecycle.tools.docgen",
