@@ -520,3 +520,25 @@ def test_json_log_format_at_the_info_level_has_no_runtime_done(tmp_path: Path) -
     result = check_lines(tmp_path, lines)
     assert result.findings == []
     assert result.summary.invokes == 2
+
+
+def test_a_stream_that_begins_with_a_restore_counts_a_cold_start_and_a_restore(
+    tmp_path: Path,
+) -> None:
+    # An environment made from a SnapStart snapshot writes no Init lines of its own: its stream
+    # begins with the first invocation, whose REPORT carries the Restore Duration.
+    restored = invocation(
+        R1, "100.00", "100", "Restore Duration: 250.50 ms", "Billed Restore Duration: 251 ms"
+    )
+    result = check_lines(tmp_path, [*restored, *invocation(R2)])
+    assert result.findings == []
+    assert (result.summary.cold_starts, result.summary.restores) == (1, 1)
+
+
+def test_a_cut_stream_whose_first_report_has_init_duration_counts_a_cold_start(
+    tmp_path: Path,
+) -> None:
+    first = invocation(R1, "100.00", "180", "Init Duration: 80.00 ms")
+    result = check_lines(tmp_path, [*first, *invocation(R2)])
+    assert result.findings == []
+    assert (result.summary.cold_starts, result.summary.restores) == (1, 0)

@@ -671,6 +671,15 @@ class Path:
         self, record: ReportLike, request: _Request, seen: Seen, timed_out: bool
     ) -> None:
         first_of_unknown = request.from_state is None and self.reports == 0
+        if first_of_unknown and (
+            record.init_duration_ms is not None or record.restore_duration_ms is not None
+        ):
+            # The stream's beginning is not in the input (an environment made from a SnapStart
+            # snapshot writes no Init lines of its own; a cut log lost them), yet the REPORT
+            # says this was the environment's first invocation: a cold start, or a restore.
+            self.summary.cold_starts += 1
+            if record.restore_duration_ms is not None:
+                self.summary.restores += 1
         if record.init_duration_ms is not None:
             if not (request.expect_init or first_of_unknown):
                 if request.suppressed:
