@@ -150,16 +150,13 @@ exactly enough for :func:`format_wall` to round back to it."""
 
 
 class _SecondCache:
-    """The last whole second :func:`format_wall` formatted, and its text; and the last time it
-    formatted, and its text (an invocation's records show each of its moments twice or more)."""
+    """The last whole second :func:`format_wall` formatted, and its text."""
 
-    __slots__ = ("second", "text", "wall", "wall_text")
+    __slots__ = ("second", "text")
 
     def __init__(self) -> None:
         self.second = -1
         self.text = ""
-        self.wall = -1.0
-        self.wall_text = ""
 
 
 _LAST_SECOND = _SecondCache()
@@ -174,9 +171,6 @@ def format_wall(wall: float) -> str:
     The invoke path formats several times per invocation; the date and time of day are
     formatted once per second and reused, the milliseconds looked up.
     """
-    last = _LAST_SECOND
-    if wall == last.wall:
-        return last.wall_text
     second = int(wall)
     # Microseconds rounded half to even, then truncated to milliseconds: what
     # datetime.fromtimestamp (and so format_time) does.
@@ -184,12 +178,11 @@ def format_wall(wall: float) -> str:
     if microseconds >= 1_000_000:
         second += 1
         microseconds -= 1_000_000
+    last = _LAST_SECOND
     if second != last.second:
         last.second = second
         last.text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-    last.wall = wall
-    text = last.wall_text = last.text + _MILLISECONDS[microseconds // 1000]
-    return text
+    return last.text + _MILLISECONDS[microseconds // 1000]
 
 
 def parse_time(text: str) -> datetime:

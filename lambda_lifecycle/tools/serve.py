@@ -114,10 +114,6 @@ _ENGINE_VARIABLES = frozenset(
 )
 
 
-def _env_default(name: str, fallback: Any) -> Any:
-    return os.environ.get(name, fallback)
-
-
 # --- serve -------------------------------------------------------------------------------------
 
 
