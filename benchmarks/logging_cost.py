@@ -12,8 +12,10 @@ INVOKE-subscribed extensions, sequential warm invokes), measured as the best of 
   fewer: one event per warm invocation);
 - text sink: the CloudWatch text lines written to a file;
 - telemetry: one in-process subscriber (default buffering, every stream) whose callback takes
-  each batch and does nothing with it;
-- text sink + telemetry: both, the case the floor applies to (ratio at or above 0.5).
+  each batch's JSON body, as the HTTP front end does before sending it to an extension;
+- text sink + telemetry: both, the case the floor applies to (ratio at or above 0.5);
+- the same with a subscriber that reads every event (each batch decoded into objects), for an
+  in-process subscriber that looks at what it gets.
 
 The ratio is invokes/s with the sinks over invokes/s bare: 1.0 would be free.
 """
@@ -34,14 +36,23 @@ import anyio
 
 from lambda_lifecycle import Environment, FunctionConfig, InProcessExtension, InProcessRuntime
 from lambda_lifecycle.sinks import attach_log_sink, subscribe_telemetry
+from lambda_lifecycle.sinks.batch import TelemetryBatch
 
 from .warm_invoke import _extension, _runtime
 
 FLOOR = 0.5
 
 
-async def _ignore(batch: list[dict[str, Any]]) -> None:
-    del batch
+async def _forward(batch: TelemetryBatch) -> None:
+    """What the HTTP front end does with a batch: take its JSON body (and send it)."""
+    body = batch.json
+    del body
+
+
+async def _read(batch: TelemetryBatch) -> None:
+    """What an in-process subscriber that looks at every event does: decode them."""
+    for event in batch:
+        del event
 
 
 async def _text_sink(env: Environment, stack: AsyncExitStack, log: Path) -> None:
@@ -49,7 +60,11 @@ async def _text_sink(env: Environment, stack: AsyncExitStack, log: Path) -> None
 
 
 async def _telemetry(env: Environment, stack: AsyncExitStack, log: Path) -> None:
-    await stack.enter_async_context(subscribe_telemetry(env, deliver=_ignore))
+    await stack.enter_async_context(subscribe_telemetry(env, deliver=_forward))
+
+
+async def _telemetry_read(env: Environment, stack: AsyncExitStack, log: Path) -> None:
+    await stack.enter_async_context(subscribe_telemetry(env, deliver=_read))
 
 
 async def _listener(env: Environment, stack: AsyncExitStack, log: Path) -> None:
@@ -64,6 +79,7 @@ RUNS: dict[str, tuple[Setup, ...]] = {
     "text sink to a file": (_text_sink,),
     "telemetry subscriber": (_telemetry,),
     "text sink + telemetry subscriber": (_text_sink, _telemetry),
+    "text sink + telemetry subscriber reading every event": (_text_sink, _telemetry_read),
 }
 
 

@@ -19,6 +19,7 @@ from lambda_lifecycle.engine.clients import RuntimeClient, RuntimeEvent
 from lambda_lifecycle.engine.environment import Environment
 from lambda_lifecycle.engine.observe import LifecycleEvent
 from lambda_lifecycle.sinks import attach_log_sink, subscribe_telemetry
+from lambda_lifecycle.sinks.batch import TelemetryBatch
 from lambda_lifecycle.specs import load_spec
 
 from .support import VERSION, EchoRuntime, RecordingExtension
@@ -63,8 +64,8 @@ async def record(
 ) -> Recorded:
     out = Recorded()
 
-    async def deliver(batch: list[dict[str, Any]]) -> None:
-        out.batches.append(batch)
+    async def deliver(batch: TelemetryBatch) -> None:
+        out.batches.append(list(batch))
 
     env = Environment(runtime.participant(), [e.participant() for e in extensions], config)
     events = env.subscribe()

@@ -22,6 +22,7 @@ from lambda_lifecycle.sinks import (
     log_function_line,
     subscribe_telemetry,
 )
+from lambda_lifecycle.sinks.batch import TelemetryBatch
 
 from .support import ARN, TRACE, VERSION, EchoRuntime, RecordingExtension
 
@@ -363,7 +364,7 @@ async def test_json_log_format_writes_the_platform_records() -> None:
     lines: list[str] = []
     batches: list[list[dict[str, Any]]] = []
 
-    async def deliver(batch: list[dict[str, Any]]) -> None:
+    async def deliver(batch: TelemetryBatch) -> None:
         batches.append(batch)
 
     env = Environment(
@@ -464,7 +465,7 @@ def test_bad_options_are_refused() -> None:
 
 
 async def test_an_extensions_telemetry_subscription_writes_its_telemetry_line() -> None:
-    async def ignore(batch: list[dict[str, Any]]) -> None:
+    async def ignore(batch: TelemetryBatch) -> None:
         del batch
 
     lines: list[str] = []

@@ -20,6 +20,7 @@ from lambda_lifecycle.engine.environment import Environment
 from lambda_lifecycle.formats.logsapi import LOGS_TYPES, logs_event
 from lambda_lifecycle.formats.records import LegacyError, Report, RuntimeDone, Tracing
 from lambda_lifecycle.sinks import attach_log_sink, log_function_line, subscribe_logs
+from lambda_lifecycle.sinks.batch import TelemetryBatch
 
 from .support import EchoRuntime, RecordingExtension
 
@@ -41,7 +42,7 @@ class Collector:
     def __init__(self) -> None:
         self.events: list[dict[str, Any]] = []
 
-    async def __call__(self, batch: list[dict[str, Any]]) -> None:
+    async def __call__(self, batch: TelemetryBatch) -> None:
         for event in batch:
             validator(event["type"]).validate(event)
         self.events.extend(batch)

@@ -23,6 +23,7 @@ from lambda_lifecycle.engine.clients import ExtensionClient, RuntimeEvent
 from lambda_lifecycle.engine.environment import Environment
 from lambda_lifecycle.engine.inprocess import InProcessExtension
 from lambda_lifecycle.sinks import attach_log_sink, subscribe_telemetry
+from lambda_lifecycle.sinks.batch import TelemetryBatch
 
 from .support import EchoRuntime
 
@@ -51,7 +52,7 @@ class WaitingExtension:
         self.generations.append(received)
         done: dict[str, anyio.Event] = {}
 
-        async def deliver(batch: list[dict[str, Any]]) -> None:
+        async def deliver(batch: TelemetryBatch) -> None:
             received.extend(batch)
             for event in batch:
                 if event["type"] == "platform.runtimeDone":
@@ -142,7 +143,7 @@ async def test_an_embedder_subscription_lives_on_and_is_flushed_at_the_reset() -
     runtime = EchoRuntime(handler=first_times_out)
     got: list[tuple[float, list[dict[str, Any]]]] = []
 
-    async def deliver(batch: list[dict[str, Any]]) -> None:
+    async def deliver(batch: TelemetryBatch) -> None:
         got.append((anyio.current_time(), batch))
 
     env = Environment(runtime.participant(), config=CONFIG)
@@ -169,7 +170,7 @@ async def test_a_generation_bound_subscription_ends_with_its_processes() -> None
     runtime = EchoRuntime(handler=first_times_out)
     got: list[dict[str, Any]] = []
 
-    async def deliver(batch: list[dict[str, Any]]) -> None:
+    async def deliver(batch: TelemetryBatch) -> None:
         got.extend(batch)
 
     env = Environment(runtime.participant(), config=CONFIG)

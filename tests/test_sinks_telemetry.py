@@ -29,6 +29,7 @@ from lambda_lifecycle.sinks import (
     log_function_line,
     subscribe_telemetry,
 )
+from lambda_lifecycle.sinks.batch import TelemetryBatch
 
 from .support import ARN, TRACE, VERSION, EchoRuntime, RecordingExtension
 
@@ -55,7 +56,7 @@ class Collector:
         self.times: list[float] = []
         self.pause = pause
 
-    async def __call__(self, batch: list[dict[str, Any]]) -> None:
+    async def __call__(self, batch: TelemetryBatch) -> None:
         for event in batch:
             validator(event["type"]).validate(event)
         self.batches.append(batch)

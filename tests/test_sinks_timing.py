@@ -23,6 +23,7 @@ from lambda_lifecycle.engine.clients import ExtensionClient, RuntimeEvent
 from lambda_lifecycle.engine.environment import Environment
 from lambda_lifecycle.engine.inprocess import InProcessExtension
 from lambda_lifecycle.sinks import attach_log_sink, log_function_line, subscribe_telemetry
+from lambda_lifecycle.sinks.batch import TelemetryBatch
 
 from .support import EchoRuntime
 from .test_sinks_telemetry import Collector
@@ -74,7 +75,7 @@ async def test_an_extension_that_waits_for_runtime_done_gets_it_in_time() -> Non
     seen: set[str] = set()
     arrived = anyio.Event()
 
-    async def deliver(batch: list[dict[str, Any]]) -> None:
+    async def deliver(batch: TelemetryBatch) -> None:
         for event in batch:
             if event["type"] == "platform.runtimeDone":
                 seen.add(event["record"]["requestId"])

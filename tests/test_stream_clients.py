@@ -12,6 +12,7 @@ from lambda_lifecycle.engine.environment import Environment
 from lambda_lifecycle.engine.inprocess import InProcessRuntime
 from lambda_lifecycle.formats.records import parse_time
 from lambda_lifecycle.sinks import subscribe_telemetry
+from lambda_lifecycle.sinks.batch import TelemetryBatch
 
 pytestmark = pytest.mark.looptime
 
@@ -73,7 +74,7 @@ async def test_a_streamed_response_has_its_own_runtime_done_spans() -> None:
 
     batches: list[list[dict[str, object]]] = []
 
-    async def keep(batch: list[dict[str, object]]) -> None:
+    async def keep(batch: TelemetryBatch) -> None:
         batches.append(batch)
 
     env = Environment(InProcessRuntime(slow_stream), config=FunctionConfig(timeout=5))

@@ -41,6 +41,7 @@ import anyio
 from ..core.errors import APIError
 from ..formats.jsonlog import encode_json
 from ..formats.logsapi import DEFAULT_SCHEMA_VERSION, LOGS_SCHEMA_VERSIONS, LogsSchemaVersion
+from ..sinks.batch import TelemetryBatch
 from ..sinks.logs import LogsSubscriber, subscribe_logs
 from ..sinks.telemetry import TelemetrySubscriber, subscribe_telemetry
 
@@ -208,9 +209,9 @@ class _Delivery:
     delivered = 0
     dropped = 0
 
-    async def send(self, batch: list[dict[str, Any]]) -> None:
+    async def send(self, batch: TelemetryBatch) -> None:
         """Deliver ``batch``, retrying with backoff; drop it when every try failed."""
-        body = encode_json(batch)
+        body = batch.json
         for delay in (*RETRY_DELAYS, None):
             try:
                 if await self._send_once(body, batch):
@@ -225,7 +226,7 @@ class _Delivery:
             await anyio.sleep(delay)
         self.dropped += 1
 
-    async def _send_once(self, body: bytes, batch: list[dict[str, Any]]) -> bool:
+    async def _send_once(self, body: bytes, batch: TelemetryBatch) -> bool:
         raise NotImplementedError
 
     def _errors(self) -> tuple[type[Exception], ...]:
@@ -250,7 +251,7 @@ class _HTTPDelivery(_Delivery):
     def _errors(self) -> tuple[type[Exception], ...]:
         return (self._httpx.HTTPError,)
 
-    async def _send_once(self, body: bytes, batch: list[dict[str, Any]]) -> bool:
+    async def _send_once(self, body: bytes, batch: TelemetryBatch) -> bool:
         response = await self._client.post(
             self.url, content=body, headers={"content-type": "application/json"}
         )
@@ -266,7 +267,7 @@ class _TCPDelivery(_Delivery):
         self.port = port
         self._stream: anyio.abc.SocketStream | None = None
 
-    async def _send_once(self, body: bytes, batch: list[dict[str, Any]]) -> bool:
+    async def _send_once(self, body: bytes, batch: TelemetryBatch) -> bool:
         if self._stream is None:
             self._stream = await anyio.connect_tcp(self.host, self.port)
         lines = b"".join(encode_json(e) + b"\n" for e in batch)

@@ -53,6 +53,7 @@ from ..formats.jsonlog import encode_json
 from ..formats.records import TELEMETRY_STREAMS, LogsDropped, TelemetryRecord, TelemetryStream
 from ..formats.records import TelemetrySubscription as SubscriptionRecord
 from . import router
+from .batch import TelemetryBatch
 from .entry import Entry
 from .router import Need
 
@@ -88,13 +89,14 @@ TEARDOWN_STARTS = frozenset({"reset_start", "shutdown_start"})
 TEARDOWN_ENDS = frozenset({"reset_end", "shutdown_end"})
 """The engine's events that end it: a generation-bound subscription ends with its processes."""
 
-Deliver = Callable[[list[dict[str, Any]]], Awaitable[object]]
-"""The destination: called with each batch, a list of ``{time, type, record}`` events."""
+Deliver = Callable[[TelemetryBatch], Awaitable[object]]
+"""The destination: called with each batch (a :class:`~.batch.TelemetryBatch`: the events'
+JSON array, and read as a sequence the ``{time, type, record}`` events)."""
 
 
 Buffered = dict[str, Any]
-"""A buffered event: the ``{time, type, record}`` object (shared with the environment's other
-sinks: delivered as is, never mutated). Batching counts the length of its UTF-8 JSON."""
+"""An event to buffer: the ``{time, type, record}`` object (shared with the environment's other
+sinks: never mutated). It is buffered as its UTF-8 JSON, whose length batching counts."""
 
 
 def _invalid(message: str) -> APIError:
@@ -180,6 +182,7 @@ class TelemetrySubscriber:
         "_dropped_records",
         "_ended",
         "_env",
+        "_items",
         "_listening",
         "_max_backlog",
         "_max_bytes",
@@ -224,12 +227,14 @@ class TelemetrySubscriber:
         self._platform = "platform" in self._streams
         self.needs: frozenset[Need] = frozenset({"platform"} if "platform" in types else ())
         self._max_backlog = max_backlog
-        # A batch holds each event with its UTF-8 JSON: the sizes are what batching counts, and
-        # the events (already made to be encoded) are delivered as they are, decoding nothing.
-        self._batch: list[Buffered] = []
+        # A batch holds its events as UTF-8 JSON (their sizes are what batching counts; bytes
+        # wait without weighing on the garbage collector), in chunks of one or more events:
+        # the JSON array's body without brackets, delivered as a TelemetryBatch.
+        self._batch: list[bytes] = []
+        self._items = 0  # the events in the current batch
         self._bytes = 0
         self._opened_at: float | None = None  # when the current batch's timer started
-        self._ready: deque[list[Buffered]] = deque()
+        self._ready: deque[tuple[list[bytes], int]] = deque()
         self._queued = 0
         self._dropped_records = 0
         self._dropped_bytes = 0
@@ -256,32 +261,40 @@ class TelemetrySubscriber:
         if self._closing:
             return
         streams = self._streams
-        taken = [entry for entry in entries if entry.stream in streams]
+        taken: list[Entry] = []
+        events: list[Buffered] = []
+        for entry in entries:
+            if entry.stream in streams:
+                taken.append(entry)
+                events.append(entry.envelope())
         if taken:
-            self._take_run(taken, [entry.envelope() for entry in taken])
+            self._take_run(taken, events)
 
     def _take_run(self, entries: list[Entry], events: list[Buffered]) -> None:
         """Buffer ``events``, those of ``entries``, in order."""
         count = len(events)
         # The size of them all from one encoding: their JSON array less its brackets and commas.
-        size = len(encode_json(events)) - count - 1
+        encoded = encode_json(events)
+        size = len(encoded) - count - 1
         batch = self._batch
         if (
-            len(batch) + count < self._max_items
+            self._items + count < self._max_items
             and self._bytes + size < self._max_bytes
             and self._queued + count <= self._max_backlog
             and not self._dropped_records
         ):
             # They all fit without completing the batch: the outcome of taking them one by one,
             # at once (the usual case: an invocation's records).
-            batch += events
+            batch.append(encoded[1:-1])
+            self._items += count
             self._bytes += size
             self._queued += count
             if self._opened_at is None and self._listening:
                 self._open_batch(entries[0].time)
             return
         for entry, event in zip(entries, events, strict=True):
-            self._take(event, len(encode_json(event)), entry.time, entry.wall)
+            data = encode_json(event)
+            self._take(data, len(data), entry.time, entry.wall)
 
     def expect(self, at: float) -> None:
         """A ``platform.*`` event of time ``at`` is due: its batch's timer starts then."""
@@ -306,7 +319,7 @@ class TelemetrySubscriber:
             if env is not None:
                 router.wait(env, self, waiting)
 
-    def _take(self, event: Buffered, size: int, at: float, wall: float) -> None:
+    def _take(self, event: bytes, size: int, at: float, wall: float) -> None:
         if self._queued >= self._max_backlog:
             self._dropped_records += 1
             self._dropped_bytes += size
@@ -320,9 +333,10 @@ class TelemetrySubscriber:
         self._dropped_records = self._dropped_bytes = 0
         if self._platform:
             notice = Entry(at, wall, record)
-            self._add(notice.envelope(), notice.size(), at)
+            data = notice.encoded()
+            self._add(data, len(data), at)
 
-    def _add(self, event: Buffered, size: int, at: float) -> None:
+    def _add(self, event: bytes, size: int, at: float) -> None:
         max_bytes = self._max_bytes
         total = self._bytes + size
         batch = self._batch
@@ -331,17 +345,19 @@ class TelemetrySubscriber:
             batch = self._batch
             total = size
         batch.append(event)
+        self._items += 1
         self._bytes = total
         self._queued += 1
-        if len(batch) >= self._max_items or total >= max_bytes:
+        if self._items >= self._max_items or total >= max_bytes:
             self._seal()
         elif self._opened_at is None and self._listening:
             self._open_batch(at)
 
     def _seal(self) -> None:
         """The current batch is complete: queue it for delivery."""
-        self._ready.append(self._batch)
+        self._ready.append((self._batch, self._items))
         self._batch = []
+        self._items = 0
         self._bytes = 0
         self._opened_at = None
         self._signal()
@@ -380,10 +396,9 @@ class TelemetrySubscriber:
         timeout = self.buffering.timeout_ms / 1000
         while True:
             while self._ready:
-                batch = self._ready.popleft()
-                count = len(batch)
+                chunks, count = self._ready.popleft()
                 self._queued -= count
-                await self._deliver(batch)
+                await self._deliver(TelemetryBatch(chunks, count))
                 self.delivered += count
             if self._closing:
                 if not self._batch:
@@ -494,8 +509,9 @@ def subscribe_telemetry(
 ) -> TelemetrySubscriber:
     """Subscribe to ``env``'s telemetry ``types`` with AWS's ``buffering`` object.
 
-    ``deliver`` is awaited with each batch (a list of ``{time, type, record}`` events, made
-    afresh for this subscriber from the JSON it buffered). ``name`` is the
+    ``deliver`` is awaited with each batch, a :class:`~.batch.TelemetryBatch`: a sequence of
+    ``{time, type, record}`` events (decoded for this subscriber, on first use, from the JSON
+    it buffered) whose ``json`` is the body Lambda POSTs. ``name`` is the
     subscriber's name in ``platform.telemetrySubscription``. Buffering starts now; delivery
     starts inside ``async with`` the returned subscriber. An extension's subscription is
     ``generation_bound``: it ends when a Reset or a Shutdown has torn down the processes of the

@@ -16,6 +16,7 @@ from ..core.config import FunctionConfig
 from ..engine.environment import Environment
 from ..engine.participant import ExtensionParticipant
 from ..sinks import attach_log_sink, subscribe_telemetry
+from ..sinks.batch import TelemetryBatch
 from .handler import Handler, HandlerRuntime, Init
 from .harness import LambdaHarness
 
@@ -41,7 +42,7 @@ async def start_harness(
             yield harness
             return
 
-        async def deliver(batch: list[dict[str, Any]]) -> None:
+        async def deliver(batch: TelemetryBatch) -> None:
             harness.telemetry.extend(batch)
 
         async with subscribe_telemetry(env, buffering=TELEMETRY_BUFFERING, deliver=deliver):
