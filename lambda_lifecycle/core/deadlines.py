@@ -70,5 +70,11 @@ def billed_duration_ms(duration_ms: float, init_duration_ms: float | None = None
     """Billed Duration: the invocation plus, on an environment's first invoke, its Init, rounded
     up to the next millisecond (AWS's rule since 2025-08-01)."""
     total = duration_ms + (init_duration_ms or 0.0)
-    # Round away float noise first so that 100.00 ms bills 100 ms, not 101 ms.
-    return math.ceil(round(total, 6))
+    # Float noise is not billed: a total less than half a nanosecond over a whole millisecond
+    # bills that millisecond (100.00 ms bills 100 ms, not 101 ms): ceil(round(total, 6)) but for
+    # exact ties, without a decimal rounding on every invocation.
+    return math.ceil(total - _FLOAT_NOISE_MS)
+
+
+_FLOAT_NOISE_MS = 5e-7
+"""Half of the smallest step (a nanosecond) a duration is measured in, in milliseconds."""

@@ -168,9 +168,13 @@ def format_wall(wall: float) -> str:
     """Unix time ``wall`` (seconds, after 1970) as :func:`format_time` writes it, without a
     ``datetime``.
 
-    The invoke path formats several times per invocation; the date and time of day are
-    formatted once per second and reused, the milliseconds looked up.
+    The invoke path formats a few moments per invocation, most of them more than once (a
+    record's time is also where its spans start): the last few are remembered; the date and
+    time of day are formatted once per second and reused, the milliseconds looked up.
     """
+    text = _RECENT_WALLS.get(wall)
+    if text is not None:
+        return text
     second = int(wall)
     # Microseconds rounded half to even, then truncated to milliseconds: what
     # datetime.fromtimestamp (and so format_time) does.
@@ -182,7 +186,15 @@ def format_wall(wall: float) -> str:
     if second != last.second:
         last.second = second
         last.text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-    return last.text + _MILLISECONDS[microseconds // 1000]
+    text = last.text + _MILLISECONDS[microseconds // 1000]
+    if len(_RECENT_WALLS) >= _RECENT_LIMIT:
+        _RECENT_WALLS.clear()
+    _RECENT_WALLS[wall] = text
+    return text
+
+
+_RECENT_WALLS: dict[float, str] = {}
+"""The Unix times :func:`format_wall` wrote last, and their text."""
 
 
 def parse_time(text: str) -> datetime:
@@ -309,8 +321,12 @@ def _check_error_type(record_type: str, status: str, error_type: str | None) -> 
 def _span_records(spans: tuple[Span, ...]) -> list[dict[str, Any]]:
     """``spans`` as ``{name, start, durationMs}`` objects (the one place that writes a span)."""
     return [
-        {"name": name, "start": format_time(start), "durationMs": duration_ms}
-        for name, start, duration_ms in spans
+        {
+            "name": name,
+            "start": format_wall(start) if type(start) is float else format_time(start),  # type: ignore[arg-type]
+            "durationMs": ms,
+        }
+        for name, start, ms in spans
     ]
 
 
@@ -323,20 +339,23 @@ def _tracing_object(tracing: Tracing | None) -> dict[str, Any] | None:
 
 
 def _outcome_record(
+    record_type: str,
     request_id: str,
     status: str,
     error_type: str | None,
-    *,
     metrics: dict[str, Any] | None,
+    *,
     spans: tuple[Span, ...],
     tracing: Tracing | None,
 ) -> dict[str, Any]:
     """The ``record`` of ``platform.runtimeDone`` and ``platform.report``, in AWS's key order:
     ``requestId``, ``status``, then ``errorType``, ``metrics``, ``spans``, ``tracing`` when
-    present."""
+    present. A failure needs its error type (``ValueError`` otherwise)."""
     record: dict[str, Any] = {"requestId": request_id, "status": status}
     if error_type is not None:
         record["errorType"] = error_type
+    elif status in ERROR_STATUSES:
+        raise ValueError(f"{record_type} with status {status!r} needs an errorType")
     if metrics is not None:
         record["metrics"] = metrics
     if spans:
@@ -352,10 +371,15 @@ def _outcome_record(
 
 
 class Span(NamedTuple):
-    """A named stretch of a phase: ``{name, start, durationMs}``."""
+    """A named stretch of a phase: ``{name, start, durationMs}``.
+
+    ``start`` is a ``datetime`` (a span read back is given one) or a Unix time in seconds (the
+    engine's spans: it knows its moments as Unix times, and a span is written in the same
+    text either way).
+    """
 
     name: str
-    start: datetime
+    start: datetime | float
     duration_ms: float
 
     def to_record(self) -> dict[str, Any]:
@@ -671,25 +695,23 @@ class RuntimeDone(_RuntimeDoneFields):
     TYPE: ClassVar[str] = "platform.runtimeDone"
 
     def to_record(self) -> dict[str, Any]:
-        _check_error_type(self.TYPE, self.status, self.error_type)
+        duration_ms, produced_bytes = self.duration_ms, self.produced_bytes
+        metrics: dict[str, Any] | None = None
+        if duration_ms is not None:
+            metrics = {"durationMs": duration_ms}
+            if produced_bytes is not None:
+                metrics["producedBytes"] = produced_bytes
+        elif produced_bytes is not None:
+            raise ValueError(f"{self.TYPE}: producedBytes is only sent with durationMs")
         return _outcome_record(
+            self.TYPE,
             self.request_id,
             self.status,
             self.error_type,
-            metrics=self._metric_fields(),
+            metrics,
             spans=self.spans,
             tracing=self.tracing,
         )
-
-    def _metric_fields(self) -> dict[str, Any] | None:
-        if self.duration_ms is None:
-            if self.produced_bytes is not None:
-                raise ValueError(f"{self.TYPE}: producedBytes is only sent with durationMs")
-            return None
-        metrics: dict[str, Any] = {"durationMs": self.duration_ms}
-        if self.produced_bytes is not None:
-            metrics["producedBytes"] = self.produced_bytes
-        return metrics
 
     @classmethod
     def from_record(cls, data: Any) -> RuntimeDone:
@@ -735,18 +757,6 @@ class Report(_ReportFields):
     TYPE: ClassVar[str] = "platform.report"
 
     def to_record(self) -> dict[str, Any]:
-        status = _need(self.status, "status", self.TYPE)
-        _check_error_type(self.TYPE, status, self.error_type)
-        return _outcome_record(
-            self.request_id,
-            status,
-            self.error_type,
-            metrics=self._metric_fields(),
-            spans=self.spans,
-            tracing=self.tracing,
-        )
-
-    def _metric_fields(self) -> dict[str, Any]:
         metrics: dict[str, Any] = {
             "durationMs": self.duration_ms,
             "billedDurationMs": self.billed_duration_ms,
@@ -758,7 +768,16 @@ class Report(_ReportFields):
             metrics["initDurationMs"] = self.init_duration_ms
         if self.restore_duration_ms is not None:
             metrics["restoreDurationMs"] = self.restore_duration_ms
-        return metrics
+        status = _need(self.status, "status", self.TYPE)
+        return _outcome_record(
+            self.TYPE,
+            self.request_id,
+            status,
+            self.error_type,
+            metrics,
+            spans=self.spans,
+            tracing=self.tracing,
+        )
 
     @classmethod
     def from_record(cls, data: Any) -> Report:

@@ -176,12 +176,11 @@ def render_end(record: End) -> str:
 
 def _report_fields(record: Report, style: Style) -> list[str]:
     max_memory = UNKNOWN_MEMORY if record.max_memory_used_mb is None else record.max_memory_used_mb
+    # The fields every REPORT has, in one string (the tabs between them are _FIELD_SEPARATOR).
     fields = [
-        f"RequestId: {record.request_id}",
-        f"Duration: {record.duration_ms:.2f} ms",
-        f"Billed Duration: {record.billed_duration_ms} ms",
-        f"Memory Size: {record.memory_size_mb} MB",
-        f"Max Memory Used: {max_memory} MB",
+        f"RequestId: {record.request_id}\tDuration: {record.duration_ms:.2f} ms"
+        f"\tBilled Duration: {record.billed_duration_ms} ms"
+        f"\tMemory Size: {record.memory_size_mb} MB\tMax Memory Used: {max_memory} MB"
     ]
     if record.init_duration_ms is not None:
         fields.append(f"Init Duration: {record.init_duration_ms:.2f} ms")

@@ -172,8 +172,8 @@ Writer = Callable[[list[str]], object]
 def _open(destination: Destination) -> tuple[Writer, Callable[[], None]]:
     """The write function for ``destination`` and the function that closes it."""
     if isinstance(destination, str | os.PathLike):
-        stream = open(destination, "a", encoding="utf-8")  # noqa: SIM115 (closed by close())
-        return _stream_writer(stream), stream.close
+        fd = os.open(destination, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        return _file_writer(fd), lambda: os.close(fd)
     if callable(destination):
         call = destination
 
@@ -183,6 +183,19 @@ def _open(destination: Destination) -> tuple[Writer, Callable[[], None]]:
 
         return call_each, lambda: None
     return _stream_writer(destination), lambda: None
+
+
+def _file_writer(fd: int) -> Writer:
+    """Lines appended to an open file, handed to the kernel at once (nothing waits in a
+    buffer: a process that dies loses no line it wrote)."""
+    write = os.write
+
+    def write_lines(lines: list[str]) -> None:
+        data = ("\n".join(lines) + "\n").encode()
+        while data:
+            data = data[write(fd, data) :]
+
+    return write_lines
 
 
 def _stream_writer(stream: IO[str]) -> Writer:
@@ -235,12 +248,20 @@ class LogSink:
     def accept(self, entries: Sequence[Entry]) -> None:
         """Write the lines of ``entries``, where Lambda writes one."""
         try:
+            written: list[str] = []
             if self.log_format == "text":
                 style = self.style
-                lines = [text_line(entry.record, style) for entry in entries]
+                for entry in entries:
+                    record = entry.record
+                    render = _TEXT_LINES.get(type(record))
+                    line = None if render is None else render(record, style)
+                    if line is not None:
+                        written.append(line)
             else:
-                lines = [json_line(entry) for entry in entries]
-            written = [line for line in lines if line is not None]
+                for entry in entries:
+                    line = json_line(entry)
+                    if line is not None:
+                        written.append(line)
             if written:
                 self._write(written)
         except Exception as exc:  # the destination's failure must not break the environment

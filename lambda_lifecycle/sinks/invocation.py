@@ -33,7 +33,6 @@ failure that came without one is written as ``Runtime.Unknown`` (:func:`outcome`
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from ..core.config import FunctionConfig
@@ -114,26 +113,26 @@ def invocation_entries(
     tracing = Tracing(inv.trace_id) if traced else None
     entries: list[Entry] = []
     if start_at is not None:
-        entries.append(
-            Entry(start_at, start_at + offset, Start(rid, config.function_version, tracing))
-        )
+        start = Start(rid, config.function_version, tracing)
+        entries.append(Entry(start_at, start_at + offset, start))
     if not (done or end):
         return entries
     answered = inv.answered_at
     result = inv.result
     assert answered is not None and result is not None, "an invocation is answered before its end"
-    status, error_type = outcome(inv.status, _error_type(result.error))
+    error = result.error
+    status, error_type = outcome(inv.status, None if error is None else _error_type(error))
     started = inv.started
     answer_wall = answered + offset
-    at_answer = moment(answer_wall)  # where spans that begin there start
     if done:
         runtime_done = _runtime_done(
-            inv, status, error_type, offset=offset, at_answer=at_answer, tracing=tracing
+            inv, status, error_type, offset=offset, at_answer=answer_wall, tracing=tracing
         )
         entries.append(Entry(answered, answer_wall, runtime_done))
-        notice = _legacy_notice(inv, config, error_type, at_answer)
-        if notice is not None:
-            entries.append(Entry(answered, answer_wall, notice))
+        if status != "success" and inv.produced_bytes is None:
+            notice = _legacy_notice(inv, config, error_type, answer_wall)
+            if notice is not None:
+                entries.append(Entry(answered, answer_wall, notice))
     if end:
         ended = inv.ended
         assert ended is not None, "an invocation's END is written at its end"
@@ -142,7 +141,10 @@ def invocation_entries(
         init_ms = inv.init_ms
         spans: tuple[Span, ...] = ()
         if inv.delivered:
-            spans = (Span("extensionOverhead", at_answer, max(0.0, (ended - answered) * 1000)),)
+            overhead_ms = (ended - answered) * 1000
+            spans = (
+                Span("extensionOverhead", answer_wall, overhead_ms if overhead_ms > 0 else 0.0),
+            )
         report = Report(
             rid,
             status,
@@ -158,8 +160,7 @@ def invocation_entries(
             tracing,
         )
         wall = ended + offset
-        entries.append(Entry(ended, wall, End(rid)))
-        entries.append(Entry(ended, wall, report))
+        entries += (Entry(ended, wall, End(rid)), Entry(ended, wall, report))
     return entries
 
 
@@ -169,7 +170,7 @@ def _runtime_done(
     error_type: str | None,
     *,
     offset: float,
-    at_answer: datetime,
+    at_answer: float,
     tracing: Tracing | None,
 ) -> RuntimeDone:
     """``platform.runtimeDone``; its spans only when the runtime itself answered."""
@@ -180,25 +181,27 @@ def _runtime_done(
     produced = inv.produced_bytes
     spans: tuple[Span, ...] = ()
     if produced is not None:
-        at_start = at_answer if started is None else moment(started + offset)
+        at_start = at_answer if started is None else started + offset
         streamed = inv.stream_begun_at
         if streamed is None:  # answered whole: the response goes out at the answer
-            response_at, first_ms, sending_ms = at_answer, latency_ms, 0.0
+            spans = (
+                Span("responseLatency", at_start, latency_ms),
+                Span("responseDuration", at_answer, 0.0),
+                Span("runtimeOverhead", at_answer, 0.0),
+            )
         else:  # streamed: from the start to its first bytes, then until its end
             first = streamed if started is None else max(streamed, started)
-            response_at = moment(first + offset)
             first_ms = 0.0 if started is None else (first - started) * 1000
-            sending_ms = max(0.0, (answered - first) * 1000)
-        spans = (
-            Span("responseLatency", at_start, first_ms),
-            Span("responseDuration", response_at, sending_ms),
-            Span("runtimeOverhead", at_answer, 0.0),
-        )
+            spans = (
+                Span("responseLatency", at_start, first_ms),
+                Span("responseDuration", first + offset, max(0.0, (answered - first) * 1000)),
+                Span("runtimeOverhead", at_answer, 0.0),
+            )
     return RuntimeDone(inv.request_id, status, error_type, latency_ms, produced, spans, tracing)
 
 
 def _legacy_notice(
-    inv: Invocation, config: FunctionConfig, error_type: str | None, at_answer: datetime
+    inv: Invocation, config: FunctionConfig, error_type: str | None, at_answer: float
 ) -> LegacyTimeout | LegacyError | None:
     """The older format's notice of a platform answer, if it writes one."""
     result = inv.result
@@ -206,7 +209,7 @@ def _legacy_notice(
         return None
     rid = inv.request_id
     if _error_type(result.error) == TIMEOUT_ERROR_TYPE:
-        return LegacyTimeout(at_answer, rid, config.timeout)
+        return LegacyTimeout(moment(at_answer), rid, config.timeout)
     if error_type in CRASH_ERROR_TYPES:
         error = result.error
         message = None if error is None else error.get("errorMessage")
