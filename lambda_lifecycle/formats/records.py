@@ -320,14 +320,11 @@ def _check_error_type(record_type: str, status: str, error_type: str | None) -> 
 
 def _span_records(spans: tuple[Span, ...]) -> list[dict[str, Any]]:
     """``spans`` as ``{name, start, durationMs}`` objects (the one place that writes a span)."""
-    return [
-        {
-            "name": name,
-            "start": format_wall(start) if type(start) is float else format_time(start),  # type: ignore[arg-type]
-            "durationMs": ms,
-        }
-        for name, start, ms in spans
-    ]
+    objects = []
+    for name, start, duration_ms in spans:
+        text = format_wall(start) if type(start) is float else format_time(start)  # type: ignore[arg-type]
+        objects.append({"name": name, "start": text, "durationMs": duration_ms})
+    return objects
 
 
 def _span_list(spans: tuple[Span, ...]) -> list[dict[str, Any]] | None:
@@ -402,9 +399,10 @@ class Tracing(NamedTuple):
     type: TraceHeader = TRACE_HEADER
 
     def to_record(self) -> dict[str, Any]:
-        if self.span_id is None:
-            return {"type": self.type, "value": self.value}
-        return {"spanId": self.span_id, "type": self.type, "value": self.value}
+        value, span_id, kind = self
+        if span_id is None:
+            return {"type": kind, "value": value}
+        return {"spanId": span_id, "type": kind, "value": value}
 
     @classmethod
     def from_record(cls, data: Any) -> Tracing:
@@ -662,11 +660,12 @@ class Start(_StartFields):
     TYPE: ClassVar[str] = "platform.start"
 
     def to_record(self) -> dict[str, Any]:
-        record: dict[str, Any] = {"requestId": self.request_id}
-        if self.version is not None:
-            record["version"] = self.version
-        if self.tracing is not None:
-            record["tracing"] = self.tracing.to_record()
+        request_id, version, tracing = self
+        record: dict[str, Any] = {"requestId": request_id}
+        if version is not None:
+            record["version"] = version
+        if tracing is not None:
+            record["tracing"] = tracing.to_record()
         return record
 
     @classmethod
@@ -695,7 +694,7 @@ class RuntimeDone(_RuntimeDoneFields):
     TYPE: ClassVar[str] = "platform.runtimeDone"
 
     def to_record(self) -> dict[str, Any]:
-        duration_ms, produced_bytes = self.duration_ms, self.produced_bytes
+        request_id, status, error_type, duration_ms, produced_bytes, spans, tracing = self
         metrics: dict[str, Any] | None = None
         if duration_ms is not None:
             metrics = {"durationMs": duration_ms}
@@ -704,13 +703,7 @@ class RuntimeDone(_RuntimeDoneFields):
         elif produced_bytes is not None:
             raise ValueError(f"{self.TYPE}: producedBytes is only sent with durationMs")
         return _outcome_record(
-            self.TYPE,
-            self.request_id,
-            self.status,
-            self.error_type,
-            metrics,
-            spans=self.spans,
-            tracing=self.tracing,
+            self.TYPE, request_id, status, error_type, metrics, spans=spans, tracing=tracing
         )
 
     @classmethod
@@ -757,26 +750,39 @@ class Report(_ReportFields):
     TYPE: ClassVar[str] = "platform.report"
 
     def to_record(self) -> dict[str, Any]:
+        (
+            request_id,
+            status,
+            error_type,
+            duration_ms,
+            billed_ms,
+            memory_mb,
+            used_mb,
+            init_ms,
+            restore_ms,
+            _,  # the billed restore duration: REPORT prints it, the Telemetry API does not
+            spans,
+            tracing,
+        ) = self
         metrics: dict[str, Any] = {
-            "durationMs": self.duration_ms,
-            "billedDurationMs": self.billed_duration_ms,
-            "memorySizeMB": self.memory_size_mb,
+            "durationMs": duration_ms,
+            "billedDurationMs": billed_ms,
+            "memorySizeMB": memory_mb,
         }
-        if self.max_memory_used_mb is not None:
-            metrics["maxMemoryUsedMB"] = self.max_memory_used_mb
-        if self.init_duration_ms is not None:
-            metrics["initDurationMs"] = self.init_duration_ms
-        if self.restore_duration_ms is not None:
-            metrics["restoreDurationMs"] = self.restore_duration_ms
-        status = _need(self.status, "status", self.TYPE)
+        if used_mb is not None:
+            metrics["maxMemoryUsedMB"] = used_mb
+        if init_ms is not None:
+            metrics["initDurationMs"] = init_ms
+        if restore_ms is not None:
+            metrics["restoreDurationMs"] = restore_ms
         return _outcome_record(
             self.TYPE,
-            self.request_id,
-            status,
-            self.error_type,
+            request_id,
+            _need(status, "status", self.TYPE),
+            error_type,
             metrics,
-            spans=self.spans,
-            tracing=self.tracing,
+            spans=spans,
+            tracing=tracing,
         )
 
     @classmethod
