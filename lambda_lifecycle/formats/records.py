@@ -322,7 +322,7 @@ def _span_records(spans: tuple[Span, ...]) -> list[dict[str, Any]]:
     """``spans`` as ``{name, start, durationMs}`` objects (the one place that writes a span)."""
     objects = []
     for name, start, duration_ms in spans:
-        text = format_wall(start) if type(start) is float else format_time(start)  # type: ignore[arg-type]
+        text = format_time(start) if isinstance(start, datetime) else format_wall(start)
         objects.append({"name": name, "start": text, "durationMs": duration_ms})
     return objects
 

@@ -252,9 +252,7 @@ class LogSink:
             if self.log_format == "text":
                 style = self.style
                 for entry in entries:
-                    record = entry.record
-                    render = _TEXT_LINES.get(type(record))
-                    line = None if render is None else render(record, style)
+                    line = text_line(entry.record, style)
                     if line is not None:
                         written.append(line)
             else:
