@@ -35,8 +35,7 @@ from typing import Any
 import anyio
 
 from lambda_lifecycle import Environment, FunctionConfig, InProcessExtension, InProcessRuntime
-from lambda_lifecycle.sinks import attach_log_sink, subscribe_telemetry
-from lambda_lifecycle.sinks.batch import TelemetryBatch
+from lambda_lifecycle.sinks import TelemetryBatch, attach_log_sink, subscribe_telemetry
 
 from .warm_invoke import _extension, _runtime
 

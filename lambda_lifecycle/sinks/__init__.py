@@ -9,7 +9,8 @@ package produces both from the engine's lifecycle events, through the pure rende
 - :func:`attach_log_sink`: the CloudWatch lines, as text (current or older format) or as JSON,
   to a stream, a file or a callable (:mod:`.cloudwatch`).
 - :func:`subscribe_telemetry`: an in-process Telemetry API subscription with AWS's buffering
-  rules and validation (:mod:`.telemetry`); :func:`subscribe_logs`, the same through the older
+  rules and validation (:mod:`.telemetry`), delivering each batch as a :class:`TelemetryBatch`
+  (its JSON, and its events, :mod:`.batch`); :func:`subscribe_logs`, the same through the older
   Logs API and its event shapes (:mod:`.logs`).
 - :func:`log_function_line`, :func:`log_extension_line`: a line of output from the runtime or an
   extension, for in-process participants and process front ends (:mod:`.router`).
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from .batch import TelemetryBatch
     from .cloudwatch import LogSink, attach_log_sink
     from .logs import LogsSubscriber, subscribe_logs
     from .router import log_extension_line, log_function_line
@@ -39,6 +41,7 @@ __all__ = [
     "Buffering",
     "LogSink",
     "LogsSubscriber",
+    "TelemetryBatch",
     "TelemetrySubscriber",
     "attach_log_sink",
     "log_extension_line",
@@ -50,6 +53,7 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
+        "TelemetryBatch": ".batch",
         "LogSink": ".cloudwatch",
         "attach_log_sink": ".cloudwatch",
         "LogsSubscriber": ".logs",
