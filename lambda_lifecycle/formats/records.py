@@ -77,7 +77,6 @@ __all__ = [
     "Tracing",
     "compact",
     "format_time",
-    "moment",
     "parse_time",
     "record_from",
 ]
@@ -110,7 +109,7 @@ def format_time(moment: datetime) -> str:
     """``moment`` as AWS writes times: UTC, milliseconds, ``Z`` (``2022-10-12T00:00:15.064Z``).
 
     A naive ``datetime`` is taken to be UTC; sub-millisecond digits are truncated. The last few
-    moments formatted are remembered (an invocation's spans start at the same few moments).
+    moments formatted are remembered (a record read back often shows one moment several times).
     """
     text = _RECENT_MOMENTS.get(moment)
     if text is not None:
@@ -129,19 +128,7 @@ def format_time(moment: datetime) -> str:
 
 
 _RECENT_MOMENTS: dict[datetime, str] = {}
-"""The moments :func:`format_time` wrote last (or :func:`moment` made), and their text."""
-
-
-def moment(wall: float) -> datetime:
-    """Unix time ``wall`` as an aware UTC ``datetime`` whose :func:`format_time` text is
-    already known: an invocation's spans start at two or three such moments, and each is then
-    formatted once however many records show it."""
-    at = datetime.fromtimestamp(wall, UTC)
-    if 0 <= wall < _EXACT_WALL:
-        if len(_RECENT_MOMENTS) >= _RECENT_LIMIT:
-            _RECENT_MOMENTS.clear()
-        _RECENT_MOMENTS[at] = format_wall(wall)
-    return at
+"""The moments :func:`format_time` wrote last, and their text."""
 
 
 _EXACT_WALL = 2.0**32
@@ -329,10 +316,6 @@ def _span_records(spans: tuple[Span, ...]) -> list[dict[str, Any]]:
 
 def _span_list(spans: tuple[Span, ...]) -> list[dict[str, Any]] | None:
     return _span_records(spans) if spans else None
-
-
-def _tracing_object(tracing: Tracing | None) -> dict[str, Any] | None:
-    return tracing.to_record() if tracing is not None else None
 
 
 def _outcome_record(

@@ -33,6 +33,7 @@ failure that came without one is written as ``Runtime.Unknown`` (:func:`outcome`
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from ..core.config import FunctionConfig
@@ -50,7 +51,6 @@ from ..formats.records import (
     Start,
     Status,
     Tracing,
-    moment,
 )
 from .entry import Entry
 
@@ -209,7 +209,7 @@ def _legacy_notice(
         return None
     rid = inv.request_id
     if _error_type(result.error) == TIMEOUT_ERROR_TYPE:
-        return LegacyTimeout(moment(at_answer), rid, config.timeout)
+        return LegacyTimeout(datetime.fromtimestamp(at_answer, UTC), rid, config.timeout)
     if error_type in CRASH_ERROR_TYPES:
         error = result.error
         message = None if error is None else error.get("errorMessage")
