@@ -185,6 +185,11 @@ class Listener:
             self._hub.changed()
 
 
+_NOTHING_WANTED: frozenset[str] = frozenset()
+"""What a hub nobody listens to wants: one shared empty set (each new ``frozenset()`` is an
+object of its own, 216 bytes, kept by every environment)."""
+
+
 class EventHub:
     """The fan-out point of one environment's events."""
 
@@ -193,7 +198,7 @@ class EventHub:
     def __init__(self) -> None:
         self._subscribers: list[Subscription | Listener] = []
         self._receivers: tuple[Subscription | Listener, ...] = ()  # a snapshot, for publish
-        self.wanted: frozenset[str] | None = frozenset()
+        self.wanted: frozenset[str] | None = _NOTHING_WANTED
         """The event types some subscriber or listener receives (None: every type); structlog,
         once configured, wants every type too (see :meth:`wants`)."""
 
@@ -212,7 +217,7 @@ class EventHub:
                 self.wanted = None
                 return
             wanted |= types
-        self.wanted = frozenset(wanted)
+        self.wanted = frozenset(wanted) if wanted else _NOTHING_WANTED
 
     @property
     def listening(self) -> bool:

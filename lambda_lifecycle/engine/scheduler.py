@@ -238,3 +238,6 @@ class Scheduler:
                 if done is not None:
                     done.set()
                 self.signal_idle()
+            # Asleep until the next wake-up, the task keeps neither the job it ran (nor the
+            # invocation the job holds) nor that job's event: a frozen environment weighs less.
+            job = done = None
