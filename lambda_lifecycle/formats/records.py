@@ -332,10 +332,9 @@ def _outcome_record(
     ``requestId``, ``status``, then ``errorType``, ``metrics``, ``spans``, ``tracing`` when
     present. A failure needs its error type (``ValueError`` otherwise)."""
     record: dict[str, Any] = {"requestId": request_id, "status": status}
+    _check_error_type(record_type, status, error_type)
     if error_type is not None:
         record["errorType"] = error_type
-    elif status in ERROR_STATUSES:
-        raise ValueError(f"{record_type} with status {status!r} needs an errorType")
     if metrics is not None:
         record["metrics"] = metrics
     if spans:

@@ -32,7 +32,7 @@ error is kept and raised again by :meth:`LogSink.close`.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import IO, TYPE_CHECKING, Any, Literal
 
 from ..formats.jsonlog import render_json_line
@@ -248,18 +248,13 @@ class LogSink:
     def accept(self, entries: Sequence[Entry]) -> None:
         """Write the lines of ``entries``, where Lambda writes one."""
         try:
-            written: list[str] = []
+            lines: Iterable[str | None]
             if self.log_format == "text":
                 style = self.style
-                for entry in entries:
-                    line = text_line(entry.record, style)
-                    if line is not None:
-                        written.append(line)
+                lines = (text_line(entry.record, style) for entry in entries)
             else:
-                for entry in entries:
-                    line = json_line(entry)
-                    if line is not None:
-                        written.append(line)
+                lines = (json_line(entry) for entry in entries)
+            written = [line for line in lines if line is not None]
             if written:
                 self._write(written)
         except Exception as exc:  # the destination's failure must not break the environment

@@ -120,8 +120,7 @@ def invocation_entries(
     answered = inv.answered_at
     result = inv.result
     assert answered is not None and result is not None, "an invocation is answered before its end"
-    error = result.error
-    status, error_type = outcome(inv.status, None if error is None else _error_type(error))
+    status, error_type = outcome(inv.status, _error_type(result.error))
     started = inv.started
     answer_wall = answered + offset
     if done:
@@ -129,10 +128,9 @@ def invocation_entries(
             inv, status, error_type, offset=offset, at_answer=answer_wall, tracing=tracing
         )
         entries.append(Entry(answered, answer_wall, runtime_done))
-        if status != "success" and inv.produced_bytes is None:
-            notice = _legacy_notice(inv, config, error_type, answer_wall)
-            if notice is not None:
-                entries.append(Entry(answered, answer_wall, notice))
+        notice = _legacy_notice(inv, config, error_type, answer_wall)
+        if notice is not None:
+            entries.append(Entry(answered, answer_wall, notice))
     if end:
         ended = inv.ended
         assert ended is not None, "an invocation's END is written at its end"
@@ -141,10 +139,7 @@ def invocation_entries(
         init_ms = inv.init_ms
         spans: tuple[Span, ...] = ()
         if inv.delivered:
-            overhead_ms = (ended - answered) * 1000
-            spans = (
-                Span("extensionOverhead", answer_wall, overhead_ms if overhead_ms > 0 else 0.0),
-            )
+            spans = (Span("extensionOverhead", answer_wall, max(0.0, (ended - answered) * 1000)),)
         report = Report(
             rid,
             status,
@@ -184,19 +179,17 @@ def _runtime_done(
         at_start = at_answer if started is None else started + offset
         streamed = inv.stream_begun_at
         if streamed is None:  # answered whole: the response goes out at the answer
-            spans = (
-                Span("responseLatency", at_start, latency_ms),
-                Span("responseDuration", at_answer, 0.0),
-                Span("runtimeOverhead", at_answer, 0.0),
-            )
+            response_at, first_ms, sending_ms = at_answer, latency_ms, 0.0
         else:  # streamed: from the start to its first bytes, then until its end
             first = streamed if started is None else max(streamed, started)
+            response_at = first + offset
             first_ms = 0.0 if started is None else (first - started) * 1000
-            spans = (
-                Span("responseLatency", at_start, first_ms),
-                Span("responseDuration", first + offset, max(0.0, (answered - first) * 1000)),
-                Span("runtimeOverhead", at_answer, 0.0),
-            )
+            sending_ms = max(0.0, (answered - first) * 1000)
+        spans = (
+            Span("responseLatency", at_start, first_ms),
+            Span("responseDuration", response_at, sending_ms),
+            Span("runtimeOverhead", at_answer, 0.0),
+        )
     return RuntimeDone(inv.request_id, status, error_type, latency_ms, produced, spans, tracing)
 
 

@@ -261,14 +261,9 @@ class TelemetrySubscriber:
         if self._closing:
             return
         streams = self._streams
-        taken: list[Entry] = []
-        events: list[Buffered] = []
-        for entry in entries:
-            if entry.stream in streams:
-                taken.append(entry)
-                events.append(entry.envelope())
+        taken = [entry for entry in entries if entry.stream in streams]
         if taken:
-            self._take_run(taken, events)
+            self._take_run(taken, [entry.envelope() for entry in taken])
 
     def _take_run(self, entries: list[Entry], events: list[Buffered]) -> None:
         """Buffer ``events``, those of ``entries``, in order."""
